@@ -1,8 +1,9 @@
 """Command line: ``python -m simulator COMMAND ...``.
 
-Core commands (no torch): ``simulate``, ``sweep``, ``plot``. Commands that need torch live in
-:mod:`simulator.torchkit` and are imported only when called, so ``simulate`` never loads torch.
-Every bad input is one line on stderr and exit status 2.
+Built-in commands (no torch): ``simulate``, ``sweep``, ``plot``. The other commands live in their
+own modules (:data:`MODULE_COMMANDS`), imported only when called; those in
+:mod:`simulator.torchkit` need torch, so ``simulate`` never loads it. Every bad input is one line
+on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -15,13 +16,24 @@ from pathlib import Path
 
 from simulator.errors import InputError
 
-TORCH_COMMANDS: dict[str, tuple[str, str]] = {
+MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "tta": ("simulator.tta_command",
+            "time to a target accuracy per scheme, split point and bit rate"),
+    "advise": ("simulator.advise_command",
+               "which split point and scheme to choose for given devices and channel"),
     "profile": ("simulator.torchkit.profile_command",
                 "write split-point profiles (FLOPs, bytes, memory) of a PyTorch model"),
+    "train": ("simulator.torchkit.train_command",
+              "train a split model (SL or HT) for accuracy per epoch"),
+    "measure": ("simulator.torchkit.measure_command",
+                "measured run: real edge and cloud processes over an emulated channel"),
+    "calibrate": ("simulator.torchkit.calibrate_command",
+                  "fit effective FLOP/s of this machine from timed segments"),
+    "validate": ("simulator.torchkit.validate_command",
+                 "measured runs vs simulator predictions, as a table"),
 }
-"""Subcommands implemented in the torch subpackage: name → (module, one-line help).
-
-Each module has ``configure(parser)`` and ``run(args) -> int``."""
+"""Subcommands in their own modules: name → (module, one-line help). Each module has
+``configure(parser)`` and ``run(args) -> int``; those under ``simulator.torchkit`` need torch."""
 
 
 def _add_scenario_args(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", type=Path, required=True, help="image file (.png or .svg)")
     plot.add_argument("--title", help="figure title")
 
-    for name, (_, help_text) in TORCH_COMMANDS.items():
-        commands.add_parser(name, help=help_text + " (needs the torch extra)", add_help=False)
+    for name, (module, help_text) in MODULE_COMMANDS.items():
+        needs = " (needs the torch extra)" if module.startswith("simulator.torchkit") else ""
+        commands.add_parser(name, help=help_text + needs, add_help=False)
     return parser
 
 
@@ -146,8 +159,8 @@ def _run_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_torch_command(name: str, argv: Sequence[str]) -> int:
-    module_name, help_text = TORCH_COMMANDS[name]
+def _run_module_command(name: str, argv: Sequence[str]) -> int:
+    module_name, help_text = MODULE_COMMANDS[name]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -166,8 +179,8 @@ COMMANDS = {"simulate": _run_simulate, "sweep": _run_sweep, "plot": _run_plot}
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in TORCH_COMMANDS:
-            return _run_torch_command(argv[0], argv[1:])
+        if argv and argv[0] in MODULE_COMMANDS:
+            return _run_module_command(argv[0], argv[1:])
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except InputError as exc:
