@@ -83,7 +83,7 @@ def _pipeline_stage(scenario: Scenario, work: EpochWork, last: bool) -> _Pipelin
     return _Pipeline(
         pre_s=pre_s,
         post_s=post_s,
-        send_s=serialization_s(batch.up_bytes, channel.uplink_bps, channel),
+        send_s=serialization_s(batch.up_bytes, channel.up_bps, channel),
         cloud_s=batch.cloud_s,
         edge_sends=not scenario.hierarchical.edge_computes_while_sending,
     )
@@ -119,7 +119,7 @@ def epoch_times(scenario: Scenario, work: EpochWork) -> EpochTimes:
     """Closed-form epoch durations and busy time of each resource for one scheme."""
     channel = scenario.channel
     epochs = scenario.workload.epochs
-    up_s = work.total(lambda b: serialization_s(b.up_bytes, channel.uplink_bps, channel))
+    up_s = work.total(lambda b: serialization_s(b.up_bytes, channel.up_bps, channel))
     down_s = work.total(lambda b: serialization_s(b.down_bytes, channel.down_bps, channel))
     edge_s = work.total(lambda b: b.edge_s)
     cloud_s = work.total(lambda b: b.cloud_s)
@@ -138,7 +138,7 @@ def epoch_times(scenario: Scenario, work: EpochWork) -> EpochTimes:
             busy["edge"] = edge_s + up_s
         epoch_s = (per_epoch,) * epochs
     else:
-        upload_s = serialization_s(dataset_upload_bytes(scenario), channel.uplink_bps, channel)
+        upload_s = serialization_s(dataset_upload_bytes(scenario), channel.up_bps, channel)
         busy["uplink"] = upload_s / epochs
         epoch_s = (upload_s + latency_s + cloud_s,) + (cloud_s,) * (epochs - 1)
     return EpochTimes(epoch_s, {k: v * epochs for k, v in busy.items()})

@@ -15,7 +15,7 @@ numbers from these functions (design.md §5). Conventions, per batch of ``b`` sa
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from simulator.profile import SplitCosts
 from simulator.scenario import Channel, Device, Scenario, SchemeName
@@ -153,22 +153,34 @@ def batch_sizes(samples_per_epoch: int, batch_size: int) -> tuple[int, int, int]
     return full, batch_size, rest
 
 
-def scheme_batch(scenario: Scenario, scheme: SchemeName, samples: int) -> BatchCosts:
-    """Costs of one batch of ``samples`` for ``scheme`` in a loaded scenario."""
+def edge_device(scenario: Scenario, device: int) -> Device:
+    """Edge device number ``device`` of the fleet (its FLOP/s scaled by its speed factor)."""
+    factor = scenario.fleet.speed_factor(device)
+    if factor == 1.0:
+        return scenario.edge
+    edge = scenario.edge
+    return replace(edge, fwd_flops_per_s=edge.fwd_flops_per_s * factor,
+                   bwd_flops_per_s=edge.backward_flops_per_s * factor)
+
+
+def scheme_batch(scenario: Scenario, scheme: SchemeName, samples: int,
+                 device: int = 0) -> BatchCosts:
+    """Costs of one batch of ``samples`` for ``scheme`` on edge device ``device``."""
     profile = scenario.profile
     costs = profile.splits[scenario.split_index]
     w = scenario.workload
+    edge = edge_device(scenario, device)
     if scheme == "sl":
-        return split_learning_batch(costs, samples, scenario.edge, scenario.cloud,
+        return split_learning_batch(costs, samples, edge, scenario.cloud,
                                     w.activation_bits, profile.last_split)
     if scheme == "ht":
-        return hierarchical_batch(costs, samples, scenario.edge, scenario.cloud,
+        return hierarchical_batch(costs, samples, edge, scenario.cloud,
                                   w.activation_bits, profile.last_split)
     if scheme == "cloud_only":
         return cloud_only_batch(profile.splits[0], samples, scenario.cloud,
                                 upload=scenario.cloud_only.upload == "per_batch")
     if scheme == "edge_only":
-        return edge_only_batch(profile.splits[-1], samples, scenario.edge)
+        return edge_only_batch(profile.splits[-1], samples, edge)
     raise ValueError(f"unknown scheme {scheme!r}")
 
 

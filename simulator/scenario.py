@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import json
 import math
 import tomllib
 import types
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from simulator.channel import RateTrace, load_rate_trace
 from simulator.errors import InputError
 from simulator.profile import Profile, load_profile
 
@@ -54,6 +56,19 @@ def _at_least_one(value: int) -> str | None:
 
 def _bits(value: int) -> str | None:
     return None if value in (8, 16, 32) else "one of 8, 16, 32"
+
+
+def _probability(value: float) -> str | None:
+    return None if 0 <= value < 1 else "a probability in [0, 1)"
+
+
+def _windows(value: tuple[tuple[float, float], ...]) -> str | None:
+    ok = all(0 <= start < end for start, end in value)
+    return None if ok else "pairs [start_s, end_s] with 0 <= start_s < end_s"
+
+
+def _all_positive(value: tuple[float, ...]) -> str | None:
+    return None if all(v > 0 for v in value) else "numbers > 0"
 
 
 def _key(check: Callable[[Any], str | None] | None = None, doc: str = "") -> dict[str, Any]:
@@ -79,7 +94,11 @@ class Workload:
 
 @dataclass(frozen=True)
 class Device:
-    """A compute device: effective throughput, per-step overhead and memory."""
+    """A compute device: effective throughput, per-step overhead, memory and power.
+
+    ``preset`` names an entry of :data:`simulator.presets.DEVICE_PRESETS`; keys given beside it
+    override the preset's values.
+    """
 
     fwd_flops_per_s: float = field(metadata=_key(_positive, "effective forward FLOP/s"))
     bwd_flops_per_s: float | None = field(
@@ -91,6 +110,17 @@ class Device:
     memory_bytes: float = field(
         default=math.inf, metadata=_key(_positive, "memory available for training")
     )
+    busy_power_w: float | None = field(
+        default=None, metadata=_key(_non_negative, "power while computing (energy needs it)")
+    )
+    idle_power_w: float = field(default=0.0, metadata=_key(_non_negative, "power while idle"))
+    radio_tx_j_per_bit: float = field(
+        default=0.0, metadata=_key(_non_negative, "radio energy per bit sent (edge)")
+    )
+    radio_rx_j_per_bit: float = field(
+        default=0.0, metadata=_key(_non_negative, "radio energy per bit received (edge)")
+    )
+    preset: str | None = field(default=None, metadata=_key(doc="start from a device preset"))
 
     @property
     def backward_flops_per_s(self) -> float:
@@ -104,24 +134,101 @@ class Channel:
     ``packet_payload_bytes`` and ``packet_overhead_bytes`` model protocol headers: each message is
     cut into packets of at most ``packet_payload_bytes`` and each packet carries
     ``packet_overhead_bytes`` more on the wire. The defaults are TCP/IPv4 with timestamps over a
-    1500-byte MTU (1448 payload + 52 header bytes).
+    1500-byte MTU (1448 payload + 52 header bytes). Either a constant rate (``uplink_bps``) or a
+    trace file (``uplink_trace``) gives each direction's rate; the downlink defaults to the
+    uplink's. Jitter, loss and outages are described in :mod:`simulator.channel`. ``preset``
+    names an entry of :data:`simulator.presets.CHANNEL_PRESETS`; keys given beside it override.
     """
 
-    uplink_bps: float = field(metadata=_key(_positive, "edge → cloud bit rate"))
+    uplink_bps: float | None = field(default=None, metadata=_key(_positive, "edge → cloud rate"))
     downlink_bps: float | None = field(
         default=None, metadata=_key(_positive, "cloud → edge bit rate (default: uplink)")
     )
+    uplink_trace: Path | None = field(
+        default=None, metadata=_key(doc="CSV time_s,bps instead of uplink_bps (loops)")
+    )
+    downlink_trace: Path | None = field(
+        default=None, metadata=_key(doc="CSV time_s,bps instead of downlink_bps (loops)")
+    )
     latency_s: float = field(default=0.0, metadata=_key(_non_negative, "one-way propagation"))
+    jitter_s: float = field(
+        default=0.0, metadata=_key(_non_negative, "mean extra one-way delay (exponential)")
+    )
+    loss_rate: float = field(default=0.0, metadata=_key(_probability, "per-packet loss"))
+    retransmission_timeout_s: float = field(
+        default=0.2, metadata=_key(_non_negative, "delay added by each round of retransmission")
+    )
+    outage_windows_s: tuple[tuple[float, float], ...] = field(
+        default=(), metadata=_key(_windows, "scheduled outages [[start_s, end_s], ...]")
+    )
+    outage_mean_interval_s: float | None = field(
+        default=None, metadata=_key(_positive, "mean up time between random outages")
+    )
+    outage_mean_duration_s: float | None = field(
+        default=None, metadata=_key(_positive, "mean length of a random outage")
+    )
     packet_payload_bytes: int = field(
         default=1448, metadata=_key(_at_least_one, "payload bytes per packet")
     )
     packet_overhead_bytes: int = field(
         default=52, metadata=_key(_non_negative, "header bytes per packet")
     )
+    preset: str | None = field(default=None, metadata=_key(doc="start from a channel preset"))
+
+    @property
+    def up_bps(self) -> float:
+        """Constant uplink rate (the trace's mean rate when a trace is given)."""
+        if self.uplink_bps is not None:
+            return self.uplink_bps
+        assert self.uplink_trace is not None
+        return load_trace_cached(self.uplink_trace).mean_bps
 
     @property
     def down_bps(self) -> float:
-        return self.uplink_bps if self.downlink_bps is None else self.downlink_bps
+        """Constant downlink rate (trace mean; the uplink's when neither is given)."""
+        if self.downlink_bps is not None:
+            return self.downlink_bps
+        if self.downlink_trace is not None:
+            return load_trace_cached(self.downlink_trace).mean_bps
+        return self.up_bps
+
+    @property
+    def random(self) -> bool:
+        """True when jitter, loss or random outages make the channel random."""
+        return (self.jitter_s > 0 or self.loss_rate > 0
+                or self.outage_mean_interval_s is not None)
+
+    @property
+    def time_varying(self) -> bool:
+        """True when a trace or outages make the rate change over time."""
+        return (self.uplink_trace is not None or self.downlink_trace is not None
+                or bool(self.outage_windows_s) or self.outage_mean_interval_s is not None)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Several edge devices sharing one cloud server.
+
+    ``edge_speed_factors`` scales each device's FLOP/s (length ``devices``; default all 1).
+    ``shared_uplink``: all devices send over one uplink (e.g. one access point); otherwise each
+    has its own. ``sl_mode``: ``"sequential"`` = vanilla split learning, the devices train one
+    after another, each handing its edge weights to the next through the cloud; ``"parallel"`` =
+    SplitFed-style, all devices at once with per-device cloud copies on one cloud server, and the
+    edge weights averaged through the cloud after every epoch. Hierarchical training queues all
+    devices' batches at the cloud; its edge models stay local.
+    """
+
+    devices: int = field(default=1, metadata=_key(_at_least_one, "number of edge devices"))
+    edge_speed_factors: tuple[float, ...] = field(
+        default=(), metadata=_key(_all_positive, "per-device FLOP/s multipliers")
+    )
+    shared_uplink: bool = field(default=False, metadata=_key(doc="one uplink for all devices"))
+    sl_mode: Literal["sequential", "parallel"] = field(
+        default="sequential", metadata=_key(doc="vanilla SL in turn, or SplitFed in parallel")
+    )
+
+    def speed_factor(self, device: int) -> float:
+        return self.edge_speed_factors[device] if self.edge_speed_factors else 1.0
 
 
 @dataclass(frozen=True)
@@ -159,6 +266,7 @@ class Scenario:
     channel: Channel
     hierarchical: Hierarchical = Hierarchical()
     cloud_only: CloudOnly = CloudOnly()
+    fleet: Fleet = Fleet()
     schemes: tuple[SchemeName, ...] = SCHEME_NAMES
     seed: int = 0
     name: str = "scenario"
@@ -180,8 +288,21 @@ SECTIONS: dict[str, type] = {
     "channel": Channel,
     "hierarchical": Hierarchical,
     "cloud_only": CloudOnly,
+    "fleet": Fleet,
 }
 TOP_LEVEL_KEYS = ("seed", "schemes", "name")
+
+
+@functools.lru_cache(maxsize=64)
+def _load_trace_cached(path: Path, mtime_ns: int) -> RateTrace:
+    return load_rate_trace(path)
+
+
+def load_trace_cached(path: Path) -> RateTrace:
+    """Load a rate trace once per file version."""
+    if not path.is_file():
+        raise InputError(f"{path}: trace file not found")
+    return _load_trace_cached(path.resolve(), path.stat().st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=64)
@@ -215,8 +336,13 @@ def _describe(annotation: Any) -> str:
         return "a file path"
     if typing.get_origin(annotation) is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    return " or ".join(_describe(a) for a in args)
+    if typing.get_origin(annotation) is tuple:
+        args = typing.get_args(annotation)
+        if args[-1] is Ellipsis:
+            return f"a list of {_describe(args[0])}"
+        return f"a list [{', '.join(_describe(a) for a in args)}]"
+    options = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return " or ".join(_describe(a) for a in options)
 
 
 def _coerce(value: Any, annotation: Any, where: str, base_dir: Path) -> Any:
@@ -238,6 +364,16 @@ def _coerce(value: Any, annotation: Any, where: str, base_dir: Path) -> Any:
         if value in typing.get_args(annotation) and isinstance(value, str | bool):
             return value
         raise InputError(f"{where}: expected {_describe(annotation)}, got {value!r}")
+    if origin is tuple:
+        item_type, *rest = typing.get_args(annotation)
+        if not isinstance(value, list | tuple):
+            raise InputError(f"{where}: expected a list of {_describe(item_type)}, got {value!r}")
+        if rest and rest[0] is not Ellipsis:  # a fixed-length pair
+            if len(value) != len(typing.get_args(annotation)):
+                raise InputError(f"{where}: expected {_describe(annotation)}, got {value!r}")
+            return tuple(_coerce(v, t, where, base_dir)
+                         for v, t in zip(value, typing.get_args(annotation), strict=True))
+        return tuple(_coerce(v, item_type, where, base_dir) for v in value)
     if annotation is bool:
         if isinstance(value, bool):
             return value
@@ -260,9 +396,48 @@ def _coerce(value: Any, annotation: Any, where: str, base_dir: Path) -> Any:
     raise InputError(f"{where}: expected {_describe(annotation)}, got {value!r}")
 
 
+def _expand_preset(cls: type, table: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """The preset's keys, overridden by the keys given beside ``preset``."""
+    name = table.get("preset")
+    if name is None or cls not in (Device, Channel):
+        return table
+    from simulator import presets  # type: ignore[attr-defined]
+
+    catalogue = presets.CHANNEL_PRESETS if cls is Channel else presets.DEVICE_PRESETS
+    if name not in catalogue:
+        raise InputError(f"{where}.preset: unknown preset {name!r}; "
+                         f"{_hint(str(name), sorted(catalogue))}")
+    return {**catalogue[name], **table}
+
+
+def _check_section(section: Any, where: str) -> None:
+    """Rules that involve more than one key of a table."""
+    if isinstance(section, Channel):
+        if (section.uplink_bps is None) == (section.uplink_trace is None):
+            raise InputError(f"{where}.uplink_bps: give exactly one of uplink_bps and "
+                             "uplink_trace")
+        if section.downlink_bps is not None and section.downlink_trace is not None:
+            raise InputError(f"{where}.downlink_bps: give at most one of downlink_bps and "
+                             "downlink_trace")
+        if (section.outage_mean_interval_s is None) != (section.outage_mean_duration_s is None):
+            raise InputError(f"{where}.outage_mean_interval_s: give both "
+                             "outage_mean_interval_s and outage_mean_duration_s, or neither")
+        for trace in (section.uplink_trace, section.downlink_trace):
+            if trace is not None:
+                try:
+                    load_trace_cached(trace)
+                except InputError as exc:
+                    raise InputError(f"{where}: {exc}") from None
+    if (isinstance(section, Fleet) and section.edge_speed_factors
+            and len(section.edge_speed_factors) != section.devices):
+            raise InputError(f"{where}.edge_speed_factors: expected {section.devices} numbers "
+                             f"(one per device), got {len(section.edge_speed_factors)}")
+
+
 def _build_section(cls: type, table: Any, where: str, base_dir: Path) -> Any:
     if not isinstance(table, Mapping):
         raise InputError(f"{where}: expected a table of keys, got {table!r}")
+    table = _expand_preset(cls, table, where)
     hints = typing.get_type_hints(cls)
     known = [f.name for f in dataclasses.fields(cls)]
     values: dict[str, Any] = {}
@@ -284,7 +459,9 @@ def _build_section(cls: type, table: Any, where: str, base_dir: Path) -> Any:
     for key in required:
         if key not in values:
             raise InputError(f"{where}.{key}: missing required key ({_describe(hints[key])})")
-    return cls(**values)
+    section = cls(**values)
+    _check_section(section, where)
+    return section
 
 
 def scenario_from_dict(
@@ -382,21 +559,27 @@ def apply_overrides(
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Load, override and validate a scenario file, with its profile loaded.
 
-    Override values are typed like TOML values; a profile path given as an override resolves
-    against the current directory.
+    Override values are typed like TOML values; file paths given as overrides resolve against
+    the current directory, those in the file against the file's folder.
     """
     path = Path(path)
     data = read_toml(path)
-    parsed = [parse_override(text) for text in overrides]
-    file_part = scenario_from_dict(data, str(path), path.parent, load=False)
+    parsed = [_absolute_paths(*parse_override(text)) for text in overrides]
+    scenario_from_dict(data, str(path), path.parent, load=False)  # the file alone must be valid
     merged = apply_overrides(data, parsed)
-    if any(key == "workload.profile" for key, _ in parsed):
-        profile_value = dict(parsed)["workload.profile"]
-        merged["workload"]["profile"] = str(Path(str(profile_value)).absolute())
-    else:
-        merged["workload"]["profile"] = str(file_part.workload.profile.absolute())
     source = str(path) if not parsed else f"{path} with --set"
     return scenario_from_dict(merged, source, path.parent)
+
+
+def _absolute_paths(key: str, value: Any) -> tuple[str, Any]:
+    """An override of a file-path key, made absolute against the current directory."""
+    section, _, leaf = key.partition(".")
+    cls = SECTIONS.get(section)
+    if cls is not None and isinstance(value, str) and leaf in typing.get_type_hints(cls):
+        hint = typing.get_type_hints(cls)[leaf]
+        if hint is Path or Path in typing.get_args(hint):
+            return key, str(Path(value).absolute())
+    return key, value
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
@@ -411,6 +594,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         values = {}
         for f in dataclasses.fields(part):
             value = getattr(part, f.name)
+            if isinstance(value, tuple):
+                value = [list(v) if isinstance(v, tuple) else v for v in value]
             values[f.name] = str(value) if isinstance(value, Path) else value
         data[section] = values
     return data
@@ -451,9 +636,9 @@ def flatten(data: Mapping[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, Mapping):
-            flat.update({f"{key}.{k}": v for k, v in value.items()})
+            flat.update(flatten({f"{key}.{k}": v for k, v in value.items()}))
         elif isinstance(value, list):
-            flat[key] = ",".join(str(v) for v in value)
+            flat[key] = json.dumps(value)
         else:
             flat[key] = value
     return flat

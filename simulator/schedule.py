@@ -45,12 +45,12 @@ class EpochWork:
         return [self.full] * self.full_count + ([self.last] if self.last is not None else [])
 
 
-def epoch_work(scenario: Scenario, scheme: SchemeName) -> EpochWork:
-    """Batches and stage costs of one epoch of ``scheme``."""
+def epoch_work(scenario: Scenario, scheme: SchemeName, device: int = 0) -> EpochWork:
+    """Batches and stage costs of one epoch of ``scheme`` on edge device ``device``."""
     full_count, size, rest = batch_sizes(scenario.workload.samples_per_epoch,
                                          scenario.workload.batch_size)
-    full = scheme_batch(scenario, scheme, size)
-    last = scheme_batch(scenario, scheme, rest) if rest else None
+    full = scheme_batch(scenario, scheme, size, device)
+    last = scheme_batch(scenario, scheme, rest, device) if rest else None
     at_last_split = scenario.split_index == scenario.profile.last_split
     local = scheme == "edge_only" or (scheme in ("sl", "ht") and at_last_split)
     pipelined = not local and (

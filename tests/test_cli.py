@@ -114,5 +114,5 @@ sys.exit(main(["profile", "--model", "vgg16", "--input", "cifar10"]))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 2
-    assert "needs the torch extra" in done.stderr
+    assert "pip install -e '.[torch]'" in done.stderr
     assert "Traceback" not in done.stderr
