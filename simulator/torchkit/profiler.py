@@ -13,6 +13,10 @@ separately, part by part, exactly as each scheme runs it:
   split learning sends it down) and with its input detached (``cloud_bwd_flops_ht``). At split
   0 the cloud input is the raw image, which never needs a gradient, so both are equal.
 
+One correction: FlopCounterMode's formula for a convolution's weight gradient ignores
+``groups`` (it counts a depthwise convolution's weight gradient ``channels`` times too high), so
+:func:`conv_backward_flop` replaces it; for ordinary convolutions the two agree.
+
 FlopCounterMode counts matrix multiplies and convolutions only. What it skips — batch norm,
 ReLU/ReLU6, pooling, residual additions, the bias gradient's sum, and their backward ops — is
 counted by :class:`OtherOpCounter` in separate ``*_other_*_flops`` columns as one operation per
@@ -36,10 +40,11 @@ buffers — is in ``*_train_fixed_bytes_sgd_momentum`` (3 parameter-sized tensor
 ``*_train_fixed_bytes_adam`` (4: Adam's two moment estimates; its per-tensor step counters are
 left out).
 
-Counting runs on the ``meta`` device: shapes only, no arithmetic, no memory. Batch norm's meta
-kernel is a slow Python decomposition, so :class:`ShapeOnlyMode` answers a short list of ops
-(batch norm, ReLU, ReLU6 and their backward ops) with empty tensors of the right shape; a test
-proves the counts are identical with and without it.
+Counting runs on the ``meta`` device: shapes only, no arithmetic, no memory. The meta kernels
+of batch norm and element-wise ops are slow Python decompositions, so :class:`ShapeOnlyMode`
+answers a short list of ops (batch norm, ReLU, ReLU6, their backward ops, same-shape additions)
+with empty tensors of the right shape; a test proves the counts are identical with and without
+it, and on real CPU tensors.
 
 Timing (:func:`time_parts`) runs the real model on this CPU and is separate from counting.
 """
@@ -61,7 +66,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
-from torch.utils.flop_counter import FlopCounterMode, flop_registry
+from torch.utils.flop_counter import FlopCounterMode, conv_flop_count, flop_registry
 
 from simulator.torchkit.heads import HeadConfig, build_exit_head
 from simulator.torchkit.models import (
@@ -229,8 +234,25 @@ def _shape_only_batch_norm_backward(args: Sequence[Any]) -> tuple[torch.Tensor |
     )
 
 
+def _same_shape_add(args: Sequence[Any]) -> torch.Tensor | None:
+    a, b = args[0], args[1]
+    if isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype:
+        return torch.empty_like(a)
+    return None  # broadcasting or a scalar: let the meta kernel decide
+
+
+def _same_shape_add_(args: Sequence[Any]) -> torch.Tensor | None:
+    a, b = args[0], args[1]
+    if isinstance(b, torch.Tensor) and (a.shape == b.shape or b.dim() == 0):
+        return a  # in place: the result is ``a`` itself, shape unchanged
+    return None
+
+
 _SHAPE_ONLY: dict[Any, Callable[[Sequence[Any]], Any]] = {
+    torch.ops.aten.add.Tensor: _same_shape_add,
+    torch.ops.aten.add_.Tensor: _same_shape_add_,
     torch.ops.aten.native_batch_norm.default: _shape_only_batch_norm,
+    torch.ops.aten._native_batch_norm_legit.default: _shape_only_batch_norm,
     torch.ops.aten.native_batch_norm_backward.default: _shape_only_batch_norm_backward,
     torch.ops.aten.relu.default: lambda args: torch.empty_like(args[0]),
     torch.ops.aten.hardtanh.default: lambda args: torch.empty_like(args[0]),
@@ -240,7 +262,7 @@ _SHAPE_ONLY: dict[Any, Callable[[Sequence[Any]], Any]] = {
 
 
 class ShapeOnlyMode(TorchDispatchMode):
-    """On meta tensors, answers batch norm and ReLU(6) (and their backward) by shape alone.
+    """On meta tensors, answers batch norm, ReLU(6), same-shape additions by shape alone.
 
     Their meta kernels are Python decompositions that dominate the profiling time; their
     outputs' shapes are those of their inputs (per-channel statistics: ``(C,)``), which is all
@@ -256,7 +278,9 @@ class ShapeOnlyMode(TorchDispatchMode):
     ) -> Any:
         shortcut = _SHAPE_ONLY.get(func)
         if shortcut is not None and not kwargs and _first_tensor(args).is_meta:
-            return shortcut(args)
+            out = shortcut(args)
+            if out is not None:
+                return out
         return func(*args, **(kwargs or {}))
 
 
@@ -269,11 +293,46 @@ class Tally:
     ops: Counter[str] = field(default_factory=Counter)
 
 
+def conv_backward_flop(
+    grad_out_shape: Sequence[int],
+    x_shape: Sequence[int],
+    w_shape: Sequence[int],
+    _bias: Any,
+    _stride: Any,
+    _padding: Any,
+    _dilation: Any,
+    transposed: bool,
+    _output_padding: Any,
+    _groups: int,
+    output_mask: Sequence[bool],
+    out_shape: Any,
+    **kwargs: Any,
+) -> int:
+    """FLOPs of a convolution's backward, correct for grouped and depthwise convolutions.
+
+    Every multiply–add of the forward pass (x·w → y) has exactly one counterpart in the input
+    gradient (dy·w → dx) and one in the weight gradient (dy·x → dw), so each requested gradient
+    costs the forward's FLOPs. torch 2.13's own formula computes the weight gradient as a
+    convolution over transposed shapes that lose the group division and so counts ``groups``
+    times too much (e.g. 32× for a depthwise 3×3 on 32 channels; see pytorch/pytorch#183405).
+    For ``groups == 1`` both formulas agree (a test checks it).
+    """
+    del out_shape, kwargs
+    forward = conv_flop_count(list(x_shape), list(w_shape), list(grad_out_shape), transposed)
+    return forward * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
+
+
+FLOP_FORMULA_OVERRIDES: dict[Any, Callable[..., int]] = {
+    torch.ops.aten.convolution_backward: conv_backward_flop,
+}
+"""Formulas that replace FlopCounterMode's own (passed as its ``custom_mapping``)."""
+
+
 @contextmanager
 def counting() -> Iterator[Tally]:
     """Counts the FLOPs of the ops run inside the block (forward or backward)."""
     tally = Tally()
-    flop_counter = FlopCounterMode(display=False)
+    flop_counter = FlopCounterMode(display=False, custom_mapping=FLOP_FORMULA_OVERRIDES)
     other = OtherOpCounter()
     with flop_counter, other:
         yield tally
