@@ -367,7 +367,7 @@ def _coerce(value: Any, annotation: Any, where: str, base_dir: Path) -> Any:
     if origin is tuple:
         item_type, *rest = typing.get_args(annotation)
         if not isinstance(value, list | tuple):
-            raise InputError(f"{where}: expected a list of {_describe(item_type)}, got {value!r}")
+            raise InputError(f"{where}: expected {_describe(annotation)}, got {value!r}")
         if rest and rest[0] is not Ellipsis:  # a fixed-length pair
             if len(value) != len(typing.get_args(annotation)):
                 raise InputError(f"{where}: expected {_describe(annotation)}, got {value!r}")

@@ -9,6 +9,7 @@ from typing import Literal
 from simulator import closed_form
 from simulator.costs import cloud_memory, dataset_upload_bytes, edge_memory, wire_bytes
 from simulator.engine import Model
+from simulator.errors import InputError
 from simulator.records import RESOURCES, RunResult, SchemeResult
 from simulator.scenario import Scenario, SchemeName
 from simulator.schedule import EpochWork, epoch_work
@@ -82,14 +83,14 @@ def simulate_scheme(scenario: Scenario, scheme: SchemeName, method: Method = "de
     """One scheme of a loaded scenario, by the DES or the closed form.
 
     ``method="auto"`` takes the closed form where it is exact (:func:`closed_form_applies`),
-    else the DES; asking for the closed form where it is not exact raises ``ValueError``.
+    else the DES; asking for the closed form where it is not exact is an :class:`InputError`.
     """
     use: str = method
     if method == "auto":
         use = "closed_form" if closed_form_applies(scenario) else "des"
     elif method == "closed_form" and not closed_form_applies(scenario):
-        raise ValueError("the closed form needs one edge device and a constant, loss-free, "
-                         "jitter-free channel; use the DES")
+        raise InputError(f"{scenario.source}: --method closed_form needs one edge device and a "
+                         "constant channel without jitter, loss or outages; use des or auto")
     edge_need = edge_memory(scenario, scheme).total_bytes
     problem = _fit_problem(scenario, scheme)
     if problem:

@@ -34,6 +34,13 @@ from .conftest import REPO, TINY_SCENARIO, unit_profile_rows, write_profile
      "edge_computes_while_sending: expected true or false, got 1"),
     ({"schemes": ["sl", "hierarchical"]}, "schemes: unknown scheme 'hierarchical'"),
     ({"seed": -3}, "seed: expected an integer >= 0, got -3"),
+    ({"channel.loss_rate": 1.0}, "channel.loss_rate: expected a probability in [0, 1)"),
+    ({"channel.uplink_trace": "t.csv"}, "channel.uplink_bps: give exactly one of uplink_bps"),
+    ({"channel.outage_windows_s": [[5.0, 2.0]]}, "outage_windows_s: expected pairs [start_s"),
+    ({"channel.outage_windows_s": [5.0]}, "outage_windows_s: expected a list [a number, a"),
+    ({"channel.outage_mean_interval_s": 9.0}, "give both outage_mean_interval_s and"),
+    ({"fleet.devices": 0}, "fleet.devices: expected an integer >= 1, got 0"),
+    ({"fleet.sl_mode": "mixed"}, "fleet.sl_mode: expected one of 'sequential', 'parallel'"),
 ])
 def test_bad_scenario_is_one_clear_line(write_scenario: Callable[..., Path],
                                         changes: dict[str, object], expected: str) -> None:
