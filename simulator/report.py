@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from simulator.records import RESOURCES, RunResult
 from simulator.scenario import Scenario, flatten, scenario_to_dict
-from simulator.units import MIB, PERCENT
+from simulator.units import J_PER_KJ, MIB, MS_PER_S, PERCENT, S_PER_H, S_PER_MIN
 
 SCHEME_LABELS = {
     "sl": "split learning (sequential)",
@@ -47,6 +48,9 @@ def result_rows(scenario: Scenario, run: RunResult) -> list[dict[str, Any]]:
             "edge_memory_bytes": result.edge_memory_bytes,
             "peak_batches_in_flight": result.peak_batches_in_flight,
             "peak_uplink_queue": result.peak_uplink_queue,
+            "edge_energy_j": result.edge_energy_j,
+            "outage_lost_s": result.outage_lost_s,
+            "device_s": json.dumps(list(result.device_s)),
         }
         for resource in RESOURCES:
             row[f"busy_fraction_{resource}"] = result.busy_fraction(resource)
@@ -70,7 +74,7 @@ def comparison_table(run: RunResult) -> str:
         if sl is not None and sl.ok and name != "sl":
             saving = f"{(sl.total_s - r.total_s) / sl.total_s * PERCENT:+.1f}%"
         busy = "/".join(f"{r.busy_fraction(res) * PERCENT:.0f}" for res in RESOURCES)
-        records.append({
+        record = {
             "scheme": SCHEME_LABELS[name],
             "total": _duration(r.total_s),
             "per epoch": _duration(sum(r.epoch_s) / len(r.epoch_s)),
@@ -78,20 +82,28 @@ def comparison_table(run: RunResult) -> str:
             "busy edge/up/cloud/down": busy + " %",
             "up MiB": f"{r.up_payload_bytes / MIB:.1f}",
             "down MiB": f"{r.down_payload_bytes / MIB:.1f}",
-        })
-    lines.append(pd.DataFrame(records).to_string(index=False))
+        }
+        if not math.isnan(r.edge_energy_j):
+            record["edge energy"] = f"{r.edge_energy_j / J_PER_KJ:.2f} kJ"
+        if r.outage_lost_s:
+            record["lost to outages"] = _duration(r.outage_lost_s)
+        if len(r.device_s) > 1:
+            record["slowest device"] = _duration(max(r.device_s))
+        records.append(record)
+    lines.append(pd.DataFrame(records).fillna("").to_string(index=False))
     ht_saving = run.saving_ht_vs_sl()
     if not math.isnan(ht_saving):
-        lines.append(f"hierarchical training saves {ht_saving * PERCENT:.1f}% of the sequential "
-                     "split-learning time (negative: it is slower).")
+        verdict = (f"saves {ht_saving * PERCENT:.1f}% of" if ht_saving >= 0
+                   else f"takes {-ht_saving * PERCENT:.1f}% longer than")
+        lines.append(f"hierarchical training {verdict} the sequential split-learning time.")
     return "\n".join(lines)
 
 
 def _duration(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{seconds / 3600:.2f} h"
-    if seconds >= 60:
-        return f"{seconds / 60:.2f} min"
+    if seconds >= S_PER_H:
+        return f"{seconds / S_PER_H:.2f} h"
+    if seconds >= S_PER_MIN:
+        return f"{seconds / S_PER_MIN:.2f} min"
     if seconds >= 1:
         return f"{seconds:.2f} s"
-    return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * MS_PER_S:.2f} ms"
