@@ -242,3 +242,24 @@ def test_conv_backward_formula_agrees_with_torch_for_ordinary_convs(groups: int)
         assert torch_counter.get_total_flops() == ours.flops
     else:
         assert torch_counter.get_total_flops() > ours.flops
+
+
+def test_one_forward_serves_both_cloud_backward_passes() -> None:
+    """Timing's shortcut: autograd.grad for parameters only = backward with a detached input."""
+    with torch.device("meta"):
+        cloud = sequential(build_blocks("resnet18", "cifar10")[3:])
+        x = torch.empty(2, 64, 32, 32, requires_grad=True)
+    params = list(cloud.parameters())
+    out = cloud(x)
+    grad = torch.ones_like(out)
+    with counting() as ht_params_only:
+        torch.autograd.grad(out, params, grad, retain_graph=True)
+    with counting() as sl_with_input:
+        torch.autograd.grad(out, [*params, x], grad)
+    detached = cloud(x.detach())
+    with counting() as ht_detached:
+        detached.backward(grad)
+    attached = cloud(x)
+    with counting() as sl_attached:
+        attached.backward(grad)
+    assert ht_params_only.flops == ht_detached.flops < sl_with_input.flops == sl_attached.flops
