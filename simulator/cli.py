@@ -13,6 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from simulator.errors import InputError
 
@@ -65,13 +66,30 @@ def build_parser() -> argparse.ArgumentParser:
                        help="swept key and values, or KEY=log:START:STOP:COUNT (repeatable)")
     sweep.add_argument("--method", choices=("des", "closed_form", "auto"), default="auto",
                        help="auto (default): closed form where nothing is random, else DES")
+    sweep.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local worker processes (default: CPU count; 1: in this process)")
+    sweep.add_argument("--executor", choices=("process", "dask"), default="process",
+                       help="process (default): local process pool; dask: a Dask cluster")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler address for --executor dask, e.g. tcp://host:8786")
+    sweep.add_argument("--chunk-points", type=int, default=None, metavar="N",
+                       help="points per worker task (default: automatic, at most 64)")
 
-    plot = commands.add_parser("plot", help="draw a figure from result CSV files")
-    plot.add_argument("figure", choices=("saving",),
-                      help="saving: HT-vs-SL saving against uplink bit rate, one line per split")
-    plot.add_argument("results", type=Path, help="results.csv written by sweep")
-    plot.add_argument("--out", type=Path, required=True, help="image file (.png or .svg)")
-    plot.add_argument("--title", help="figure title")
+    plot = commands.add_parser("plot", help="draw a figure (written as PNG and SVG)")
+    figures = plot.add_subparsers(dest="figure", required=True, metavar="FIGURE")
+    for name, help_text in (("saving", "HT-vs-SL saving against uplink bit rate, per split"),
+                            ("heatmap", "HT-vs-SL saving over split point x bit rate")):
+        figure = figures.add_parser(name, help=help_text)
+        figure.add_argument("results", type=Path, help="results.csv written by sweep")
+    timeline = figures.add_parser("timeline", help="first batches of SL and HT on each resource")
+    timeline.add_argument("scenario", type=Path, help="scenario TOML file")
+    timeline.add_argument("--set", dest="overrides", action="append", default=[],
+                          metavar="KEY=VALUE", help="override a scenario key (repeatable)")
+    timeline.add_argument("--batches", type=int, default=6, help="batches to show (6)")
+    for figure in figures.choices.values():
+        figure.add_argument("--out", type=Path, required=True,
+                            help="image path; written as .png and .svg")
+        figure.add_argument("--title", help="figure title")
 
     for name, (module, help_text) in MODULE_COMMANDS.items():
         needs = " (needs the torch extra)" if module.startswith("simulator.torchkit") else ""
@@ -118,44 +136,64 @@ def _write_scenario(folder: Path, scenario: object) -> None:
 
 def _run_sweep(args: argparse.Namespace) -> int:
     import json
+    import time
 
     from tqdm import tqdm
 
     from simulator.scenario import load_scenario
-    from simulator.sweep import grid_points, parse_grid, run_sweep
+    from simulator.sweep import parse_grid, plan_sweep, run_sweep
 
     axes = [parse_grid(text) for text in args.grid]
     base = load_scenario(args.scenario, args.overrides)
     out = args.out or Path("results") / f"sweep-{base.name}"
+    plan = plan_sweep(args.scenario, axes, args.overrides, args.method)  # fails before writing
     _write_scenario(out, base)
     (out / "grid.json").write_text(json.dumps(
         {"grid": {a.key: list(a.values) for a in axes}, "overrides": args.overrides,
          "method": args.method}, indent=2))
-    points = len(grid_points(axes))
-
-    def progress(iterator, total):  # type: ignore[no-untyped-def]
-        return tqdm(iterator, total=total, desc="sweep", unit="point", file=sys.stderr,
-                    disable=None)
-
-    frame = run_sweep(args.scenario, axes, out / "results.csv", args.overrides, args.method,
-                      progress)
-    print(f"{points} points x {len(base.schemes)} schemes: {len(frame)} rows in "
-          f"{out / 'results.csv'}")
+    started = time.perf_counter()
+    with tqdm(total=len(plan.tasks), desc="sweep", unit="point", file=sys.stderr,
+              disable=None) as bar:
+        frame = run_sweep(args.scenario, axes, out / "results.csv", args.overrides, args.method,
+                          workers=args.workers, executor=args.executor,
+                          scheduler=args.scheduler, chunk_points=args.chunk_points,
+                          progress=bar.update, plan=plan)
+    methods = ", ".join(f"{m} {n}" for m, n in frame["method"].value_counts().sort_index().items())
+    print(f"{len(plan.tasks)} points: {len(frame)} rows ({methods}) in {out / 'results.csv'}, "
+          f"{time.perf_counter() - started:.1f} s")
     return 0
 
 
-def _run_plot(args: argparse.Namespace) -> int:
+def _read_csv(path: Path) -> Any:
     import pandas as pd
 
-    from simulator.plots import saving_vs_bitrate
+    if not path.is_file():
+        raise InputError(f"{path}: results file not found")
+    return pd.read_csv(path)
 
-    if not args.results.is_file():
-        raise InputError(f"{args.results}: results file not found")
-    frame = pd.read_csv(args.results)
-    figure = saving_vs_bitrate(frame, title=args.title)
+
+def _run_plot(args: argparse.Namespace) -> int:
+    from simulator import plots
+
+    if args.figure == "saving":
+        figure = plots.saving_vs_bitrate(_read_csv(args.results), title=args.title)
+    elif args.figure == "heatmap":
+        figure = plots.saving_heatmap(_read_csv(args.results), title=args.title)
+    else:
+        from simulator.scenario import load_scenario
+        from simulator.simulate import simulate
+
+        if args.batches < 1:
+            raise InputError(f"--batches: expected an integer >= 1, got {args.batches}")
+        scenario = load_scenario(args.scenario, [*args.overrides, 'schemes=["sl", "ht"]'])
+        run = simulate(scenario, method="des")
+        figure = plots.timeline({s: r.spans for s, r in run.schemes.items()}, args.batches,
+                                title=args.title)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.out, dpi=150)
-    print(f"wrote {args.out}")
+    written = [args.out.with_suffix(suffix) for suffix in (".png", ".svg")]
+    for path in written:
+        figure.savefig(path, dpi=150)
+    print("wrote " + " and ".join(str(p) for p in written))
     return 0
 
 

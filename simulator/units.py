@@ -35,8 +35,8 @@ def format_bps(rate_bps: float) -> str:
     """Human-readable bit rate: ``2e6`` → ``'2 Mbit/s'``."""
     for scale, unit in ((GBIT, "Gbit/s"), (MBIT, "Mbit/s"), (KBIT, "kbit/s")):
         if rate_bps >= scale:
-            return f"{rate_bps / scale:g} {unit}"
-    return f"{rate_bps:g} bit/s"
+            return f"{rate_bps / scale:.3g} {unit}"
+    return f"{rate_bps:.3g} bit/s"
 
 
 def format_bytes(size_bytes: float) -> str:

@@ -76,9 +76,14 @@ def test_plot_saving(tmp_path: Path) -> None:
     assert main(["sweep", str(TINY_SCENARIO), "--out", str(out),
                  "--grid", "channel.uplink_bps=log:1e5:1e8:4",
                  "--grid", "workload.split=block1,block2"]) == 0
-    figure = tmp_path / "saving.png"
-    assert main(["plot", "saving", str(out / "results.csv"), "--out", str(figure)]) == 0
-    assert figure.stat().st_size > 10_000
+    for name in ("saving", "heatmap"):
+        figure = tmp_path / name
+        assert main(["plot", name, str(out / "results.csv"), "--out", str(figure)]) == 0
+        assert figure.with_suffix(".png").stat().st_size > 10_000
+        assert figure.with_suffix(".svg").read_text().startswith("<?xml")
+    assert main(["plot", "timeline", str(TINY_SCENARIO), "--set", "channel.uplink_bps=2e7",
+                 "--batches", "3", "--out", str(tmp_path / "timeline.png")]) == 0
+    assert (tmp_path / "timeline.svg").is_file()
 
 
 TORCH_BLOCKER = """
