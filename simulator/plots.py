@@ -130,8 +130,8 @@ def timeline(spans_by_scheme: dict[str, Sequence[Span]], batches: int = 6,
         ax.set_title(f"{scheme}: first {batches} batches in {done_s:.3g} s")
         ax.grid(True, axis="x", alpha=0.3)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in KIND_COLOURS.values()]
-    fig.legend(handles, ["forward", "early exit", "backward", "transfer"], loc="outside right",
-               fontsize="small")
+    fig.legend(handles, ["forward", "early exit", "backward", "transfer"],
+               loc="outside right upper", fontsize="small")
     if title:
         fig.suptitle(title)
     return fig
