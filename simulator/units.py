@@ -23,6 +23,8 @@ MS_PER_S = 1e3
 S_PER_MIN = 60.0
 S_PER_H = 3600.0
 J_PER_KJ = 1e3
+MW_PER_W = 1e3
+"""Milliwatts per watt (radio power models quote mW per Mbit/s)."""
 PERCENT = 100.0
 
 
