@@ -43,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objective", choices=OBJECTIVES, default="time",
                         help="what to minimise (default: time)")
     parser.add_argument("--accuracy", type=Path, metavar="CSV",
-                        help="accuracy table (model,input,split,scheme,seed,epoch,"
+                        help="accuracy table (model,input,split_name,scheme,seed,epoch,"
                              "test_accuracy) for --objective time_to_accuracy")
     parser.add_argument("--target", type=float, metavar="ACC",
                         help="target final-exit accuracy, a fraction (e.g. 0.85)")

@@ -21,7 +21,10 @@ end to end, so they share one accuracy curve (every ``sl`` row of the table, any
 hierarchical training at split point k uses the ``ht`` rows of split k (final exit). The curve is
 the mean over seeds per epoch; the first epoch at which it reaches the target, times the
 simulated duration of the epochs up to it, is the time to accuracy. Epochs beyond the scenario's
-own count last as long as its last simulated epoch.
+own count last as long as its last simulated epoch. The accuracy table is matched to the
+scenario's profile by ``<model>_<input>`` (the profile's file stem) and HT rows by split name; the
+scenario's own batch size and epoch length are simulated as given (unlike
+``simulator.time_to_accuracy``, which by default adopts the table's training set).
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ SPLIT_FREE_SCHEMES: tuple[str, ...] = ("cloud_only", "edge_only")
 """Schemes with no split point (evaluated once)."""
 SCHEME_TITLES = {"sl": "SL", "ht": "HT", "cloud_only": "cloud-only", "edge_only": "edge-only"}
 
-ACCURACY_KEYS: tuple[str, ...] = ("model", "input", "split", "scheme", "seed", "epoch")
+ACCURACY_KEYS: tuple[str, ...] = ("model", "split_name", "scheme", "seed", "epoch")
 ACCURACY_COLUMNS: tuple[str, ...] = ("test_accuracy", "final_acc")
 """Final-exit accuracy column of an accuracy table, in order of preference (fractions 0–1)."""
 
@@ -199,9 +202,10 @@ def evaluate(scenario: Scenario, method: Method = "auto",
 def load_accuracy(path: Path) -> pd.DataFrame:
     """Read an accuracy table (one row per model, input, split, scheme, seed and epoch).
 
-    Needs the columns ``model,input,split,scheme,seed,epoch`` and a final-exit accuracy column,
-    ``test_accuracy`` (as written by ``python -m simulator train``) or ``final_acc``; accuracies
-    are fractions 0–1. Returns the rows with that column renamed ``accuracy``.
+    Needs the columns ``model,split_name,scheme,seed,epoch`` (``input`` too, to match
+    ``<model>_<input>`` profiles) and a final-exit accuracy column, ``test_accuracy`` (as
+    written by ``python -m simulator train``) or ``final_acc``; accuracies are fractions 0–1.
+    Returns the rows with that column renamed ``accuracy``.
     """
     if not path.is_file():
         raise InputError(f"{path}: accuracy table not found")
@@ -225,20 +229,33 @@ def load_accuracy(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _model_key(table: pd.DataFrame) -> pd.Series:
+    """``<model>_<input>`` per row (the profile file's stem), or ``model`` without ``input``."""
+    if "input" in table.columns:
+        return table["model"].astype(str) + "_" + table["input"].astype(str)
+    return table["model"].astype(str)
+
+
 def accuracy_curve(table: pd.DataFrame, profile_name: str, scheme: str,
-                   split: int | None, last_split: int) -> pd.Series:
+                   split_name: str | None, end_to_end: bool) -> pd.Series:
     """Mean final-exit accuracy over seeds, by epoch, for one candidate (empty if no rows).
 
-    ``profile_name`` is ``<model>_<input>`` (the profile file's stem).
+    End-to-end schemes use every ``sl`` row (any split point: the same run per seed); HT uses
+    the rows of its split point, matched by ``split_name``. Only epochs that every seed reached
+    are kept, so each mean is over the same seeds (as in :mod:`simulator.time_to_accuracy`).
     """
-    rows = table[(table["model"].astype(str) + "_" + table["input"].astype(str))
-                 == profile_name]
-    end_to_end = scheme in END_TO_END_SCHEMES or split in (0, last_split)
+    rows = table[_model_key(table) == profile_name]
     if end_to_end:
         rows = rows[rows["scheme"] == "sl"]
     else:
-        rows = rows[(rows["scheme"] == scheme) & (rows["split"] == split)]
-    return rows.groupby("epoch")["accuracy"].mean().sort_index()
+        rows = rows[(rows["scheme"] == scheme)
+                    & (rows["split_name"].astype(str) == str(split_name))]
+    if rows.empty:
+        return pd.Series(dtype=float)
+    per_seed = rows.groupby(["seed", "epoch"])["accuracy"].mean().reset_index()
+    last_common = per_seed.groupby("seed")["epoch"].max().min()
+    per_seed = per_seed[per_seed["epoch"] <= last_common]
+    return per_seed.groupby("epoch")["accuracy"].mean().sort_index()
 
 
 def epochs_to_reach(curve: pd.Series, target: float) -> float:
@@ -257,10 +274,10 @@ def time_for_epochs(epoch_s: Sequence[float], epochs: float) -> float:
 
 def _with_accuracy(candidates: list[Candidate], table: pd.DataFrame, target: float,
                    profile_name: str, last_split: int) -> list[Candidate]:
-    models = sorted(set(table["model"].astype(str) + "_" + table["input"].astype(str)))
+    models = sorted(set(_model_key(table)))
     if profile_name not in models:
         raise InputError(f"accuracy table has no rows for profile {profile_name!r} "
-                         f"(model_input present: {', '.join(models)})")
+                         f"(it has {', '.join(models)})")
     top = float(table["accuracy"].max())
     if target > 1:
         raise InputError(f"--target {target:g}: accuracies are fractions in [0, 1] "
@@ -270,7 +287,8 @@ def _with_accuracy(candidates: list[Candidate], table: pd.DataFrame, target: flo
         if not c.eligible:
             out.append(c)
             continue
-        curve = accuracy_curve(table, profile_name, c.scheme, c.split, last_split)
+        end_to_end = c.scheme in END_TO_END_SCHEMES or c.split in (0, last_split)
+        curve = accuracy_curve(table, profile_name, c.scheme, c.split_name, end_to_end)
         if curve.empty:
             out.append(dataclasses.replace(c, exclusion="accuracy",
                                            excluded_because="no accuracy data"))

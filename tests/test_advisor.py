@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from simulator.advisor import (
+    accuracy_curve,
     advise,
     epochs_to_reach,
     evaluate,
@@ -159,7 +160,7 @@ def test_accuracy_table_problems_are_one_line_errors(tmp_path: Path) -> None:
         advise(tiny(), "time_to_accuracy", other, target=0.6)
     with pytest.raises(InputError, match="needs an accuracy table"):
         advise(tiny(), "time_to_accuracy")
-    (tmp_path / "bad.csv").write_text("model,input,split,scheme,seed,epoch\n")
+    (tmp_path / "bad.csv").write_text("model,input,split,split_name,scheme,seed,epoch\n")
     with pytest.raises(InputError, match="no accuracy column"):
         load_accuracy(tmp_path / "bad.csv")
 
@@ -201,3 +202,17 @@ def test_cli_nothing_fits_exits_1_and_bad_input_exits_2(
     assert "no split point and scheme" in capsys.readouterr().out
     assert main(["advise", str(TINY_SCENARIO), "--objective", "edge_energy"]) == 2
     assert "busy_power_w" in capsys.readouterr().err
+
+
+def test_curve_keeps_only_epochs_every_seed_reached_and_matches_by_split_name() -> None:
+    rows = [("ht", "block1", 0, 1, 0.2), ("ht", "block1", 0, 2, 0.9), ("ht", "block1", 0, 3, 0.95),
+            ("ht", "block1", 1, 1, 0.4), ("ht", "block1", 1, 2, 0.7),
+            ("ht", "block2", 0, 1, 0.99), ("sl", "block2", 0, 1, 0.5), ("sl", "block1", 0, 1, 0.5)]
+    table = pd.DataFrame(rows, columns=["scheme", "split_name", "seed", "epoch", "accuracy"])
+    table = table.assign(model="tiny_cnn", input="cifar10")
+    curve = accuracy_curve(table, "tiny_cnn_cifar10", "ht", "block1", end_to_end=False)
+    assert list(curve.index) == [1, 2]  # seed 1 stopped after epoch 2
+    assert list(curve) == pytest.approx([0.3, 0.8])
+    # SL rows of two splits of one seed are one run: averaged per seed first.
+    e2e = accuracy_curve(table, "tiny_cnn_cifar10", "sl", None, end_to_end=True)
+    assert list(e2e) == [0.5]
