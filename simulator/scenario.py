@@ -401,7 +401,7 @@ def _expand_preset(cls: type, table: Mapping[str, Any], where: str) -> Mapping[s
     name = table.get("preset")
     if name is None or cls not in (Device, Channel):
         return table
-    from simulator import presets  # type: ignore[attr-defined]
+    from simulator import presets
 
     catalogue = presets.CHANNEL_PRESETS if cls is Channel else presets.DEVICE_PRESETS
     if name not in catalogue:
