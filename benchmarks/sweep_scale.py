@@ -71,7 +71,7 @@ def sweep_benchmark(points: int, workers: int, scratch: Path) -> None:
     frame = run_sweep(scenario_path, axes, out, workers=workers)
     wall_s = time.perf_counter() - started
     total = rates * per_rate
-    methods = dict(frame["method"].value_counts())
+    methods = {str(k): int(v) for k, v in frame["method"].value_counts().items()}
     print(f"sweep: {total} points ({rates} bit rates x {len(profiles)} models x split points x "
           f"{len(SCHEME_NAMES)} schemes), {len(frame)} rows, methods {methods}")
     print(f"sweep: {wall_s:.2f} s wall with {workers} workers, {total / wall_s:.0f} points/s "

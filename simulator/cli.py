@@ -143,6 +143,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
     from simulator.scenario import load_scenario
     from simulator.sweep import parse_grid, plan_sweep, run_sweep
 
+    if args.executor == "dask" and not args.scheduler:
+        raise InputError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
     axes = [parse_grid(text) for text in args.grid]
     base = load_scenario(args.scenario, args.overrides)
     out = args.out or Path("results") / f"sweep-{base.name}"

@@ -214,3 +214,17 @@ def test_closed_form_sweep_is_fast_enough_for_ten_thousand_points_in_30_s(
 
 def test_benchmark_script_exists() -> None:
     assert (REPO / "benchmarks" / "sweep_scale.py").is_file()
+
+
+def test_cli_sweep_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from simulator.cli import main
+
+    out = tmp_path / "s"
+    assert main(["sweep", str(TINY_SCENARIO), "--out", str(out), "--workers", "2",
+                 "--chunk-points", "1", "--grid", "workload.split=*",
+                 "--grid", "channel.uplink_bps=1e6,2e6"]) == 0
+    printed = capsys.readouterr().out
+    assert "8 points: 32 rows (closed_form 32)" in printed
+    assert main(["sweep", str(TINY_SCENARIO), "--out", str(out), "--executor", "dask",
+                 "--grid", "workload.split=1"]) == 2
+    assert "--scheduler" in capsys.readouterr().err
