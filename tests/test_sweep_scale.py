@@ -228,3 +228,37 @@ def test_cli_sweep_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["sweep", str(TINY_SCENARIO), "--out", str(out), "--executor", "dask",
                  "--grid", "workload.split=1"]) == 2
     assert "--scheduler" in capsys.readouterr().err
+
+
+def test_a_killed_sweep_keeps_its_finished_rows_and_resumes_to_the_same_file(
+    tmp_path: Path
+) -> None:
+    """SIGKILL a sweep in a subprocess once rows exist; the re-run completes it identically."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    args = ["sweep", str(TINY_SCENARIO), "--workers", "1", "--chunk-points", "1",
+            "--set", "channel.jitter_s=0.001",  # DES points: slow enough to be killed midway
+            "--grid", "channel.uplink_bps=log:1e5:1e7:30", "--grid", "schemes=sl,ht"]
+    killed = tmp_path / "killed"
+    code = f"from simulator.cli import main; main({[*args, '--out', str(killed)]!r})"
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = killed / "results.csv"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if results.is_file() and results.read_text().count("\n") > 5:
+            break
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    kept = results.read_text().count("\n") - 1
+    assert kept >= 5
+    from simulator.cli import main
+
+    assert main([*args, "--out", str(killed)]) == 0
+    clean = tmp_path / "clean"
+    assert main([*args, "--out", str(clean)]) == 0
+    assert results.read_bytes() == (clean / "results.csv").read_bytes()
