@@ -257,6 +257,8 @@ def plan_sweep(scenario_path: Path, axes: Sequence[GridAxis], overrides: Sequenc
     schemes_of: dict[str, int] = {}
     tasks = []
     expected: dict[str, int] = {}
+    unique = {point_id(point): point for point in reversed(points)}  # first of duplicates
+    points = [point for point in points if unique.get(point_id(point)) is point]
     for index, point in enumerate(points):
         sets = sets_of(point)
         by_section: dict[str, list[tuple[str, Any]]] = {}

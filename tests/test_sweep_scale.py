@@ -262,3 +262,10 @@ def test_a_killed_sweep_keeps_its_finished_rows_and_resumes_to_the_same_file(
     clean = tmp_path / "clean"
     assert main([*args, "--out", str(clean)]) == 0
     assert results.read_bytes() == (clean / "results.csv").read_bytes()
+
+
+def test_a_point_listed_twice_runs_once() -> None:
+    axes = [GridAxis("workload.split", (1, 2, 1)), GridAxis("channel.uplink_bps", (1e6,))]
+    plan = plan_sweep(TINY_SCENARIO, axes)
+    assert [p["workload.split"] for p in plan.points] == [1, 2]
+    assert [t.index for t in plan.tasks] == [0, 1]
