@@ -317,6 +317,12 @@ def cached_profile(path: Path, source: str) -> Profile:
     return _load_profile_cached(path.resolve(), path.stat().st_mtime_ns)
 
 
+@functools.cache
+def field_types(cls: type) -> dict[str, Any]:
+    """Resolved annotations of a scenario table (cached: sweeps build thousands of scenarios)."""
+    return typing.get_type_hints(cls)
+
+
 def _hint(key: str, allowed: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, allowed, n=1)
     suggestion = f"did you mean {close[0]!r}? " if close else ""
@@ -438,7 +444,7 @@ def _build_section(cls: type, table: Any, where: str, base_dir: Path) -> Any:
     if not isinstance(table, Mapping):
         raise InputError(f"{where}: expected a table of keys, got {table!r}")
     table = _expand_preset(cls, table, where)
-    hints = typing.get_type_hints(cls)
+    hints = field_types(cls)
     known = [f.name for f in dataclasses.fields(cls)]
     values: dict[str, Any] = {}
     for key, raw in table.items():
@@ -564,19 +570,20 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """
     path = Path(path)
     data = read_toml(path)
-    parsed = [_absolute_paths(*parse_override(text)) for text in overrides]
+    parsed = [absolute_override(*parse_override(text)) for text in overrides]
     scenario_from_dict(data, str(path), path.parent, load=False)  # the file alone must be valid
     merged = apply_overrides(data, parsed)
     source = str(path) if not parsed else f"{path} with --set"
     return scenario_from_dict(merged, source, path.parent)
 
 
-def _absolute_paths(key: str, value: Any) -> tuple[str, Any]:
-    """An override of a file-path key, made absolute against the current directory."""
+def absolute_override(key: str, value: Any) -> tuple[str, Any]:
+    """An override ``(key, value)``; a file-path value is made absolute against the current
+    directory (paths in a file resolve against the file's folder instead)."""
     section, _, leaf = key.partition(".")
     cls = SECTIONS.get(section)
-    if cls is not None and isinstance(value, str) and leaf in typing.get_type_hints(cls):
-        hint = typing.get_type_hints(cls)[leaf]
+    if cls is not None and isinstance(value, str) and leaf in field_types(cls):
+        hint = field_types(cls)[leaf]
         if hint is Path or Path in typing.get_args(hint):
             return key, str(Path(value).absolute())
     return key, value

@@ -60,7 +60,7 @@ from simulator.errors import InputError
 from simulator.report import result_rows
 from simulator.scenario import (
     Scenario,
-    _absolute_paths,
+    absolute_override,
     apply_overrides,
     parse_override,
     parse_value,
@@ -225,7 +225,7 @@ def plan_sweep(scenario_path: Path, axes: Sequence[GridAxis], overrides: Sequenc
     scenario_path = Path(scenario_path)
     data = read_toml(scenario_path)
     scenario_from_dict(data, str(scenario_path), scenario_path.parent, load=False)
-    fixed = tuple(_absolute_paths(*parse_override(text)) for text in overrides)
+    fixed = tuple(absolute_override(*parse_override(text)) for text in overrides)
     job = SweepJob(data, f"{scenario_path} with --set", scenario_path.parent, fixed, method)
     base = job.scenario(())  # the file with --set must be valid by itself
 
@@ -237,7 +237,7 @@ def plan_sweep(scenario_path: Path, axes: Sequence[GridAxis], overrides: Sequenc
         for key, value in point.items():
             cache_key = (key, _json_key(value))
             if cache_key not in absolute:
-                absolute[cache_key] = _absolute_paths(key, value)
+                absolute[cache_key] = absolute_override(key, value)
             items.append(absolute[cache_key])
         return tuple(items)
 
