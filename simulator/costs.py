@@ -226,12 +226,13 @@ def edge_memory(scenario: Scenario, scheme: SchemeName) -> MemoryNeed:
 
 
 def cloud_memory(scenario: Scenario, scheme: SchemeName) -> MemoryNeed:
-    """Cloud memory of ``scheme``: weights, gradients and optimizer state only.
+    """Cloud memory of ``scheme``: weights, gradients, optimizer state and saved activations.
 
-    Profiles hold no per-sample memory of the cloud part, so the cloud check is a lower bound.
+    Profiles without ``cloud_train_bytes_per_sample`` count no activations (a lower bound).
     """
     w = scenario.workload
     if scheme == "edge_only":
         return MemoryNeed(0.0, 0.0)
     costs = scenario.profile.splits[0 if scheme == "cloud_only" else scenario.split_index]
-    return training_memory(costs.cloud_param_bytes, 0.0, w.batch_size, w.optimizer)
+    return training_memory(costs.cloud_param_bytes, costs.cloud_train_bytes_per_sample,
+                           w.batch_size, w.optimizer)

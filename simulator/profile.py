@@ -39,12 +39,15 @@ class SplitCosts:
     cloud_param_bytes: float
     edge_train_bytes_per_sample: float
     exit_train_bytes_per_sample: float = 0.0
+    cloud_train_bytes_per_sample: float = 0.0
 
 
+OPTIONAL_COLUMNS: tuple[str, ...] = ("exit_train_bytes_per_sample",
+                                     "cloud_train_bytes_per_sample")
+"""Columns read when present (0 when absent): memory of the exit head and of the cloud part."""
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(
-    f.name for f in fields(SplitCosts) if f.name != "exit_train_bytes_per_sample"
+    f.name for f in fields(SplitCosts) if f.name not in OPTIONAL_COLUMNS
 )
-OPTIONAL_COLUMNS: tuple[str, ...] = ("exit_train_bytes_per_sample",)
 NUMERIC_COLUMNS: tuple[str, ...] = tuple(
     name for name in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if name not in ("split", "split_name")
 )
