@@ -6,6 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUT ?= results/demo
 DEMO_SCENARIO ?= scenarios/default.toml
+DEMO_SPLITS ?= stem,layer1_1,layer2_1,layer3_1,layer4_1
 
 .PHONY: demo test lint typecheck pytest clean
 

@@ -100,3 +100,8 @@ def write_scenario(tmp_path: Path, unit_profile: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/*.csv from the current simulator")
