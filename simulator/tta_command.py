@@ -121,10 +121,17 @@ def run(args: argparse.Namespace) -> int:
                                  match_workload=not args.keep_workload)
     summary = time_to_accuracy(timeline, args.target)
     first = timeline.iloc[0]
+    low, high = int(timeline["seeds"].min()), int(timeline["seeds"].max())
+    seeds = f"{low}" if low == high else f"{low}-{high}"
     print(f"scenario {scenario.name}, accuracy {args.accuracy} ({first['model']}, width "
           f"{first['accuracy_width']:g}), {first['samples_per_epoch']} samples x batch "
           f"{first['batch_size']} per epoch, target {args.target * PERCENT:g}% (final exit, mean "
-          f"over {int(timeline['seeds'].min())}+ seeds), closed-form simulated time")
+          f"over {seeds} seeds), closed-form simulated time")
+    width = float(first["accuracy_width"])
+    if not math.isnan(width) and width != 1.0:
+        print(f"note: accuracy was measured at width {width:g}; time comes from the scenario's "
+              f"profile ({scenario.profile.path.name}) as it is: accuracy per epoch is assumed "
+              "to carry over to the profiled model")
     print(summary_text(summary))
     out: Path = args.out or Path("results") / f"tta-{scenario.name}"
     out.mkdir(parents=True, exist_ok=True)
