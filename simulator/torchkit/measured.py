@@ -186,13 +186,15 @@ class MeasureSession:
     """Persistent edge and cloud processes for a series of measured runs (a context manager).
 
     ``emulation``: ``tc`` or ``pacer`` (resolve ``auto`` first). ``logs``: folder of the role
-    processes' logs (``edge.log``, ``cloud.log``). ``cpus``: (edge, cloud) CPUs. ``stall_timeout_s``
-    bounds the gloo group's collectives; each run's plan carries its own stall timeout.
+    processes' logs (``edge.log``, ``cloud.log``). ``cpus``: (edge, cloud) CPUs. ``filler``:
+    each side keeps its CPU busy with its own kind of work while it waits
+    (:mod:`simulator.torchkit.filler`; default on). Each run's plan carries its stall timeout.
     """
 
     def __init__(self, emulation: str, logs: Path, cpus: tuple[int | None, int | None] | None =
-                 None, extra_env: dict[str, str] | None = None) -> None:
+                 None, extra_env: dict[str, str] | None = None, filler: bool = True) -> None:
         self.emulation = emulation
+        self.filler = filler
         self.logs = logs
         self.cpus = cpus if cpus is not None else default_cpus()
         self.extra_env = extra_env or {}
@@ -241,6 +243,7 @@ class MeasureSession:
                        "--timeout", f"{GROUP_TIMEOUT_S:g}"]
             if cpu is not None:
                 command += ["--cpu", str(cpu)]
+            command.append("--filler" if self.filler else "--no-filler")
             role_env = dict(env)
             if self.link is not None:
                 command = self.link.exec_prefix(role) + command
@@ -310,7 +313,8 @@ class MeasureSession:
         deadline_s = (time.monotonic() + (STARTUP_S if fresh else 0.0) + 30.0 + 3 * predicted_s
                       + 2 * plan.stall_timeout_s)
         results, killed = self._results(deadline_s)
-        meta: dict[str, Any] = {"emulation": self.emulation, "predicted_s": predicted_s,
+        meta: dict[str, Any] = {"emulation": self.emulation, "filler": self.filler,
+                                "predicted_s": predicted_s,
                                 "fresh_processes": fresh, "results": results,
                                 "killed_by_launcher": sorted(killed),
                                 "plan": plan_dict(plan)}
@@ -396,12 +400,13 @@ def measure(scenario: Scenario, scheme: str, batches: int, emulation: str = "aut
             out: Path | None = None, warmup_batches: int = 2,
             stall_timeout_s: float | None = None,
             cpus: tuple[int | None, int | None] | None = None,
-            on_start: Callable[[Processes], None] | None = None) -> MeasuredRun:
+            on_start: Callable[[Processes], None] | None = None,
+            filler: bool = True) -> MeasuredRun:
     """Run ``scheme`` for ``batches`` batches with real edge and cloud processes (its own
     session). ``stall_timeout_s``: how long either side waits for a message before it gives up
     (default :func:`default_stall_timeout_s`). ``cpus``: the (edge, cloud) CPUs (default the
     first two allowed; ``(None, None)``: no pinning). ``on_start`` receives the two processes
-    once the run is dispatched (tests kill one)."""
+    once the run is dispatched (tests kill one). ``filler``: see :class:`MeasureSession`."""
     emulation = resolve_emulation(emulation)
     if stall_timeout_s is None:
         stall_timeout_s = default_stall_timeout_s(scenario, emulation)
@@ -409,5 +414,5 @@ def measure(scenario: Scenario, scheme: str, batches: int, emulation: str = "aut
     if out is None:
         out = Path("results") / "measured" / f"{scenario.name}_{scheme}_{int(time.time())}"
     predicted_s, _ = predict(scenario, scheme, batches, emulation)
-    with MeasureSession(emulation, out, cpus) as session:
+    with MeasureSession(emulation, out, cpus, filler=filler) as session:
         return session.run(plan, out, predicted_s, on_start)

@@ -237,27 +237,64 @@ def check_profile(plan: RunPlan, edge: nn.Module, activation_bytes: float) -> No
                          f"{plan.spec.width:g} ({cut_bytes}): wrong .meta.json?")
 
 
-def warm_up(role: str, plan: RunPlan, state: TrainState) -> None:
+class LocalSteps:
+    """One side's training steps on random data, without any channel: the warm-up before time
+    0, the calibration's timed segments and the filler (:mod:`simulator.torchkit.filler`).
+
+    :meth:`step` runs one step of ``side`` for ``plan.scheme`` with the shared step functions
+    (the edge's SL step gets a random gradient instead of the cloud's) and returns the seconds of
+    each stage, as the hooks saw them: ``[("fwd", s), ("exit", s), ("bwd", s)]`` or
+    ``[("fwd", s), ("bwd", s)]``. With ``state`` and ``marks`` given (a measured run's), the
+    steps train that state and use its hooks; otherwise a fresh state is built.
+    """
+
+    def __init__(self, side: str, plan: RunPlan, state: TrainState | None = None,
+                 marks: Marks | None = None) -> None:
+        self.side = side
+        self.plan = plan
+        self.state = state if state is not None else build_state(train_config(plan))
+        if marks is None:
+            marks = Marks()
+            install_hooks(self.state.parts.edge, self.state.parts.cloud, marks)
+        self.marks = marks
+        self.data = random_batches(plan)
+        generator = torch.Generator().manual_seed(plan.seed + 1)
+        shape = cut_shape(plan, self.state.parts.edge)
+        self.cuts = [torch.randn(shape, generator=generator) for _ in range(2)]
+        self.count = 0
+
+    def step(self) -> list[tuple[str, float]]:
+        parts, state, marks = self.state.parts, self.state, self.marks
+        x, labels = self.data[self.count % len(self.data)]
+        other = self.cuts[self.count % len(self.cuts)]
+        self.count += 1
+        marks.reset()
+        start_s = clock()
+        if self.side == "edge" and self.plan.scheme == "ht":
+            edge_step(parts.edge, parts.exit_head, state.edge_optimizer, x, labels)
+            end_s = clock()
+            return [("fwd", marks.fwd_end_s - start_s), ("exit", marks.cut_grad_s -
+                                                         marks.fwd_end_s),
+                    ("bwd", end_s - marks.cut_grad_s)]
+        if self.side == "edge":
+            cut = edge_forward(parts.edge, x)
+            middle_s = clock()
+            edge_backward(cut, other, state.edge_optimizer)
+            return [("fwd", middle_s - start_s), ("bwd", clock() - middle_s)]
+        if self.plan.scheme == "sl":
+            cloud_step(parts.cloud, state.cloud_optimizer, other, labels)
+        else:
+            cloud_step_detached(parts.cloud, state.cloud_optimizer, other, labels)
+        end_s = clock()
+        return [("fwd", marks.fwd_end_s - start_s), ("bwd", end_s - marks.fwd_end_s)]
+
+
+def warm_up(role: str, plan: RunPlan, state: TrainState, marks: Marks) -> None:
     """Untimed local steps so that first-call costs (kernel selection, allocator growth,
     optimizer state) are paid before time 0; the simulator has no start-up cost."""
-    parts = state.parts
-    data = random_batches(plan)
-    generator = torch.Generator().manual_seed(plan.seed + 1)
-    for k in range(plan.warmup_batches):
-        x, labels = data[k % len(data)]
-        if role == "edge":
-            if plan.scheme == "ht":
-                edge_step(parts.edge, parts.exit_head, state.edge_optimizer, x, labels)
-            else:
-                cut = edge_forward(parts.edge, x)
-                edge_backward(cut, torch.randn(cut.shape, generator=generator),
-                              state.edge_optimizer)
-        else:
-            cut = torch.randn(cut_shape(plan, parts.edge), generator=generator)
-            if plan.scheme == "ht":
-                cloud_step_detached(parts.cloud, state.cloud_optimizer, cut, labels)
-            else:
-                cloud_step(parts.cloud, state.cloud_optimizer, cut, labels)
+    steps = LocalSteps(role, plan, state, marks)
+    for _ in range(plan.warmup_batches):
+        steps.step()
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,7 +358,7 @@ def open_session(role: str, plan: RunPlan, state: TrainState, out: Path,
     log = SpanLog(out / f"{role}_spans.csv")
     marks = Marks()
     install_hooks(state.parts.edge, state.parts.cloud, marks)
-    warm_up(role, plan, state)
+    warm_up(role, plan, state, marks)
     dist.barrier()
     offset_s = _clock_offset(role, same_host)
     start = torch.zeros(1, dtype=torch.float64)
@@ -567,14 +604,24 @@ def run_job(role: str, job: Job, same_host: bool = True,
 
 def serve(role: str, master: str, jobs: Iterable[Job], timeout_s: float,
           report: Callable[[RoleResult], None], same_host: bool = True, cpu: int | None = None,
-          say: Callable[[str], None] = print) -> bool:
+          say: Callable[[str], None] = print, filler: bool = False) -> bool:
     """Join the group once, then run ``jobs`` one after another (the launcher's persistent
-    processes); ``report`` gets each result. Stops at the first failure; returns success."""
+    processes); ``report`` gets each result. Stops at the first failure; returns success.
+    ``filler``: keep this side's CPU busy while it waits (:mod:`simulator.torchkit.filler`)."""
+    from simulator.torchkit.filler import Filler
+
     pin(cpu)
-    open_group(role, master, timeout_s)
-    for job in jobs:
-        result = run_job(role, job, same_host, say)
-        report(result)
-        if result.status != "ok":
-            return False
-    return True
+    companion = Filler(role, cpu) if filler else None
+    try:
+        open_group(role, master, timeout_s)
+        for job in jobs:
+            if companion is not None:
+                companion.follow(job.plan)
+            result = run_job(role, job, same_host, say)
+            report(result)
+            if result.status != "ok":
+                return False
+        return True
+    finally:
+        if companion is not None:
+            companion.stop()
