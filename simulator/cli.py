@@ -86,6 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     timeline.add_argument("--set", dest="overrides", action="append", default=[],
                           metavar="KEY=VALUE", help="override a scenario key (repeatable)")
     timeline.add_argument("--batches", type=int, default=6, help="batches to show (6)")
+    validation = figures.add_parser(
+        "validation", help="predicted vs measured time of validation runs, with y = x")
+    validation.add_argument("table", type=Path,
+                            help="runs.csv written by validate (measured_s, predicted_s, scheme)")
+    tta = figures.add_parser("tta", help="test accuracy vs simulated wall time, SL and HT")
+    tta.add_argument("accuracy", type=Path, help="accuracy CSV written by train")
+    tta.add_argument("scenario", type=Path, help="scenario TOML file (its profile: the model)")
+    tta.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY=VALUE", help="override a scenario key (repeatable)")
+    tta.add_argument("--rates", metavar="BPS,BPS,...",
+                     help="uplink bit rates, one panel each (default: the scenario's)")
+    tta.add_argument("--target", type=float, metavar="ACC",
+                     help="draw this target accuracy (a fraction, e.g. 0.6)")
+    tta.add_argument("--model", help="model of the accuracy table (if it has several)")
     for figure in figures.choices.values():
         figure.add_argument("--out", type=Path, required=True,
                             help="image path; written as .png and .svg")
@@ -181,6 +195,10 @@ def _run_plot(args: argparse.Namespace) -> int:
         figure = plots.saving_vs_bitrate(_read_csv(args.results), title=args.title)
     elif args.figure == "heatmap":
         figure = plots.saving_heatmap(_read_csv(args.results), title=args.title)
+    elif args.figure == "validation":
+        figure = plots.predicted_vs_measured(_read_csv(args.table), title=args.title)
+    elif args.figure == "tta":
+        figure = _tta_figure(args)
     else:
         from simulator.scenario import load_scenario
         from simulator.simulate import simulate
@@ -197,6 +215,35 @@ def _run_plot(args: argparse.Namespace) -> int:
         figure.savefig(path, dpi=150)
     print("wrote " + " and ".join(str(p) for p in written))
     return 0
+
+
+def _tta_figure(args: argparse.Namespace) -> Any:
+    """Accuracy (from training) against closed-form simulated time, per uplink bit rate."""
+    from simulator.scenario import load_scenario
+    from simulator.time_to_accuracy import (
+        accuracy_timeline,
+        accuracy_vs_time,
+        load_accuracy_table,
+    )
+
+    rates = None
+    if args.rates:
+        try:
+            rates = [float(r) for r in args.rates.split(",") if r.strip()]
+        except ValueError:
+            raise InputError(f"--rates: comma-separated bit rates in bit/s, got {args.rates!r}"
+                             ) from None
+        if not rates or any(not 0 < r < float("inf") for r in rates):
+            raise InputError(f"--rates: bit rates must be numbers > 0, got {args.rates!r}")
+    if args.target is not None and not 0 < args.target <= 1:
+        raise InputError(f"--target must be a fraction in (0, 1], e.g. 0.6; got {args.target}")
+    table = load_accuracy_table(args.accuracy)
+    scenario = load_scenario(args.scenario, args.overrides)
+    frame = accuracy_timeline(table, scenario, uplink_bps=rates, model=args.model)
+    model = str(frame["model"].iloc[0])
+    where = "" if scenario.name == model else f" ({scenario.name})"
+    title = args.title or f"{model}: test accuracy vs simulated time{where}"
+    return accuracy_vs_time(frame, target=args.target, title=title)
 
 
 def _run_module_command(name: str, argv: Sequence[str]) -> int:
