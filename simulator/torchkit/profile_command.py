@@ -143,7 +143,6 @@ def run(args: argparse.Namespace) -> int:
         import torch
     except ImportError:
         return _fail("profile needs torch: pip install -e '.[torch]'")
-    from tqdm import tqdm
 
     from simulator.torchkit.heads import HeadConfig
     from simulator.torchkit.models import resolve_split, split_names
@@ -159,7 +158,19 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return _fail(str(exc))
     threads = args.threads if args.threads is not None else (os.cpu_count() or 1)
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
+    try:
+        _write_profiles(targets, args, head, split_index)
+    finally:
+        torch.set_num_threads(previous_threads)  # run() may be called in a longer-lived process
+    return 0
+
+
+def _write_profiles(
+    targets: list[tuple[str, str]], args: argparse.Namespace, head: Any, split_index: int | None
+) -> None:
+    from tqdm import tqdm
 
     progress = not args.quiet
     started = time.perf_counter()
@@ -177,7 +188,6 @@ def run(args: argparse.Namespace) -> int:
             tqdm.write(f"wrote {csv_path} ({len(frame)} split points) and {meta_path.name}")
     if not args.quiet:
         print(f"profiled {len(targets)} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    return 0
 
 
 def make_profile(

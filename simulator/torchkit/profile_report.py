@@ -66,16 +66,18 @@ def split_table(frame: pd.DataFrame) -> str:
         "edge share fwd+bwd | exit fwd+bwd / whole | edge saved MiB/sample |",
         "|---:|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in frame.itertuples(index=False):
-        edge_train = row.edge_fwd_flops + row.edge_bwd_flops
-        exit_train = row.exit_fwd_flops + row.exit_bwd_flops
+    for row in frame.to_dict("records"):
+        value = {k: float(v) for k, v in row.items() if k not in ("split_name", "activation_shape")}
+        edge_train = value["edge_fwd_flops"] + value["edge_bwd_flops"]
+        exit_train = value["exit_fwd_flops"] + value["exit_bwd_flops"]
         lines.append(
-            f"| {row.split} | `{row.split_name}` | {row.activation_shape} "
-            f"| {_kib(row.activation_bytes)} | {row.activation_bytes / row.input_bytes:.1f} "
-            f"| {PERCENT * row.edge_fwd_flops / whole_fwd:.1f} % "
+            f"| {int(value['split'])} | `{row['split_name']}` | {row['activation_shape']} "
+            f"| {_kib(value['activation_bytes'])} "
+            f"| {value['activation_bytes'] / value['input_bytes']:.1f} "
+            f"| {PERCENT * value['edge_fwd_flops'] / whole_fwd:.1f} % "
             f"| {PERCENT * edge_train / whole_train:.1f} % "
             f"| {PERCENT * exit_train / whole_train:.1f} % "
-            f"| {row.edge_train_bytes_per_sample / MIB:.2f} |"
+            f"| {value['edge_train_bytes_per_sample'] / MIB:.2f} |"
         )
     return "\n".join(lines)
 

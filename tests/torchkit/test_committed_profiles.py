@@ -71,3 +71,32 @@ def test_simulate_runs_on_the_profile(stem: str) -> None:
     for scheme in ("sl", "ht"):
         result = run.schemes[scheme]
         assert result.status == "ok" and result.total_s > 0, (scheme, result)
+
+
+def test_readme_tables_match_the_committed_profiles() -> None:
+    from simulator.torchkit.profile_report import END_MARK, START_MARK, render
+
+    readme = (PROFILES / "README.md").read_text()
+    generated = readme[readme.index(START_MARK) + len(START_MARK) : readme.index(END_MARK)]
+    assert generated.strip() == render(PROFILES).strip(), (
+        "regenerate: python -m simulator.torchkit.profile_report profiles "
+        "--write profiles/README.md"
+    )
+
+
+def test_report_fits_recover_a_known_rate() -> None:
+    """On made-up parts timed at exactly 50 GFLOP/s the one-rate fit is exact."""
+    from simulator.torchkit.profile_report import fit_models
+
+    flops = [1e9, 2e9, 5e8, 3e9]
+    parts = pd.DataFrame(
+        {
+            "flops": flops,
+            "other_flops": [1e6, 3e6, 2e6, 1e6],
+            "seconds": [f / 50e9 for f in flops],
+            "backward": [False, True, False, True],
+        }
+    )
+    one_rate = fit_models(parts)[0]
+    assert one_rate.coefficients["GFLOP/s"] == pytest.approx(50.0)
+    assert one_rate.max_error == pytest.approx(0.0, abs=1e-9)
