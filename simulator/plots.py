@@ -440,7 +440,7 @@ def split_design(results: pd.DataFrame, title: str | None = None) -> Figure:
     _plain_log(bytes_ax, "y")
     bytes_ax.set_ylabel("payload per epoch (MiB)")
     if bytes_ax.has_data():
-        bytes_ax.legend(fontsize="small", loc="lower left")
+        bytes_ax.legend(fontsize="small", loc="upper right")
 
     shown = data[ok]
     scale, unit = _time_scale(float(shown["epoch_mean_s"].max()) if not shown.empty else 1.0)
