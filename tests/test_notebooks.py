@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
@@ -28,13 +29,25 @@ KERNEL_CHECK = "import sys\nprint('KERNEL_PREFIX=' + sys.prefix)"
 
 
 def execute(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-            env: dict[str, str] | None = None) -> nbformat.NotebookNode:
-    """Run a copy of ``notebooks/<name>.ipynb``; return it with its outputs (file untouched)."""
+            env: dict[str, str] | None = None,
+            parameters: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """Run a copy of ``notebooks/<name>.ipynb``; return it with its outputs (file untouched).
+
+    ``parameters``: name → Python source of its new value, replacing the line that assigns it
+    in the cell tagged ``parameters`` (as papermill would).
+    """
     monkeypatch.setenv("NOTEBOOK_OUT", str(tmp_path / "out"))
     monkeypatch.delenv("VALIDATION_RUNS", raising=False)
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    for key, value in (parameters or {}).items():
+        lines = cell.source.splitlines()
+        where = [i for i, line in enumerate(lines) if line.startswith(f"{key} = ")]
+        assert where, f"{name}.ipynb: no parameter {key}"
+        lines[where[0]] = f"{key} = {value}"
+        cell.source = "\n".join(lines)
     notebook.cells.insert(0, nbformat.v4.new_code_cell(KERNEL_CHECK))
     started = time.perf_counter()
     NotebookClient(notebook, kernel_name="python3", timeout=CELL_TIMEOUT_S,
@@ -97,6 +110,28 @@ def test_split_design(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if not accuracy.is_file():
         assert "No accuracy table at" in text
     assert images(notebook) >= 1
+
+
+@pytest.mark.slow
+def test_split_design_with_a_made_up_accuracy_table(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = []
+    for scheme, split, curve in (("sl", "layer2_0", [0.20, 0.35, 0.45, 0.52]),
+                                 ("ht", "layer2_0", [0.18, 0.30, 0.41, 0.50]),
+                                 ("ht", "layer1_1", [0.17, 0.30, 0.44, 0.51])):
+        for seed in (0, 1):
+            for epoch, accuracy in enumerate(curve, start=1):
+                rows.append({"model": "resnet18", "input": "tinyimagenet", "split_name": split,
+                             "scheme": scheme, "seed": seed, "epoch": epoch,
+                             "test_accuracy": accuracy, "train_samples": 5000,
+                             "batch_size": 64})
+    table = tmp_path / "accuracy.csv"
+    pd.DataFrame(rows).to_csv(table, index=False)
+    notebook = execute("split_design", tmp_path, monkeypatch,
+                       parameters={"ACCURACY": repr(str(table)), "TARGET_ACCURACY": "0.5"})
+    text = "\n".join(texts(notebook))
+    assert "fastest to 0.5: " in text  # SL reaches 0.52 at epoch 4, HT 0.50 / 0.51
+    assert images(notebook) == 2  # split design, accuracy vs time
 
 
 @pytest.mark.slow
