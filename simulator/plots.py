@@ -32,10 +32,19 @@ def saving_vs_bitrate(results: pd.DataFrame, title: str | None = None) -> Figure
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_bps(v)))
     ax.set_xlabel("uplink bit rate")
     ax.set_ylabel("runtime saving of HT vs SL (%)")
-    ax.set_title(title or "Hierarchical (early-exit) vs sequential split learning")
+    ax.set_title(title or "Hierarchical (early-exit) vs sequential split learning"
+                 + _downlink_note(results))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(title="split point", fontsize="small", loc="best")
     return fig
+
+
+def _downlink_note(results: pd.DataFrame) -> str:
+    """``"\n(downlink 10 Mbit/s)"`` when every row has the same downlink rate, else ``""``."""
+    if "channel.downlink_bps" not in results:
+        return ""
+    rates = pd.to_numeric(results["channel.downlink_bps"], errors="coerce").dropna().unique()
+    return f"\n(downlink fixed at {format_bps(float(rates[0]))})" if len(rates) == 1 else ""
 
 
 def _saving_table(results: pd.DataFrame) -> pd.DataFrame:
@@ -82,7 +91,7 @@ def saving_heatmap(results: pd.DataFrame, title: str | None = None) -> Figure:
     ax.set_xlabel("uplink bit rate")
     ax.set_ylabel("split point")
     ax.set_title(title or "Runtime saving of hierarchical vs sequential training "
-                 "(black: break-even)")
+                 "(black: break-even)" + _downlink_note(results))
     fig.colorbar(mesh, ax=ax, label="saving of HT vs SL (%)")
     return fig
 
