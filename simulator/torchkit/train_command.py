@@ -82,6 +82,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                             "without this flag an existing checkpoint is resumed too")
     again.add_argument("--restart", action="store_true",
                        help="discard a checkpoint and rows in --out and start afresh")
+    parser.add_argument("--stop-after", type=int, default=None, metavar="N",
+                        help="train at most N more epochs in this call, then stop (the run "
+                             "resumes later with the same command)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
 
 
@@ -138,7 +141,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             tqdm.write(line, file=sys.stderr)
 
-    rows = train(config, data, out, resume=not args.restart, progress=progress, log=log)
+    if args.stop_after is not None and args.stop_after < 1:
+        raise InputError(f"--stop-after must be an integer >= 1, got {args.stop_after}")
+    rows = train(config, data, out, resume=not args.restart, max_new_epochs=args.stop_after,
+                 progress=progress, log=log)
     columns = ["epoch", "train_loss", "test_accuracy", "test_exit_accuracy", "train_wall_s"]
     print(rows[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"wrote {out / 'accuracy.csv'} ({len(rows)} epochs) and {out / CHECKPOINT_NAME}")
