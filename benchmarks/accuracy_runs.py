@@ -7,11 +7,18 @@ test images) with ``python -m simulator.torchkit.train_command``: split learning
 split point, for every seed. Each run is its own process in its own folder under ``--work`` and
 resumes from its last completed epoch when the benchmark is started again.
 
-Three steps, all from the repository root::
+Steps, all from the repository root::
 
+    nice .venv/bin/python benchmarks/accuracy_runs.py probe    # pick the learning rate, ~10 min
     nice .venv/bin/python benchmarks/accuracy_runs.py run      # train (resumable), ~1 h
     .venv/bin/python benchmarks/accuracy_runs.py collect        # runs → profiles/accuracy/*.csv
     .venv/bin/python benchmarks/accuracy_runs.py report         # CSVs → .../README.md
+
+``probe`` trains end-to-end (SL, seed 0) at each of :data:`PROBE_LRS` for the first
+:data:`PROBE_EPOCHS` epochs of the full schedule; the learning rate with the lowest training loss
+is the one ``run`` uses for every run (``--lr``). A sensitivity set made at another learning rate
+can be collected into a subfolder (``collect --work ... --target profiles/accuracy/lr0.05``); the
+report adds it as its own section.
 
 ``report`` reads only the committed CSVs and ``benchmark.json``: every number in the README comes
 from them.
@@ -20,6 +27,7 @@ from them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -42,6 +50,12 @@ ACCURACY_DIR = REPO / "profiles" / "accuracy"
 BENCHMARK_JSON = "benchmark.json"
 PERCENT = 100.0
 
+PROBE_LRS: tuple[float, ...] = (0.01, 0.02, 0.05)
+PROBE_EPOCHS = 3
+PROBE_CSV = "lr_probe.csv"
+SENSITIVITY_PREFIX = "lr"
+"""Subfolders ``lr<value>/`` of the target hold sensitivity sets at another learning rate."""
+
 SPLITS: dict[str, tuple[str, str, str]] = {
     "vgg16": ("conv1_2_pool", "conv3_3_pool", "conv4_3_pool"),
     "resnet18": ("layer1_1", "layer2_1", "layer3_1"),
@@ -58,7 +72,7 @@ class Settings:
     epochs: int = 12
     batch_size: int = 64
     optimizer: str = "sgd"
-    lr: float = 0.05
+    lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
     schedule: str = "cosine"
@@ -92,7 +106,8 @@ def planned_runs(settings: Settings) -> list[Run]:
     return runs
 
 
-def command(run: Run, settings: Settings, out: Path, data: Path | None) -> list[str]:
+def command(run: Run, settings: Settings, out: Path, data: Path | None,
+            stop_after: int | None = None) -> list[str]:
     args = [
         PYTHON, "-m", "simulator.torchkit.train_command", "--model", run.model,
         "--split", run.split, "--scheme", run.scheme, "--seed", str(run.seed),
@@ -107,7 +122,26 @@ def command(run: Run, settings: Settings, out: Path, data: Path | None) -> list[
         args.append("--no-flip")
     if data is not None:
         args += ["--data", str(data)]
+    if stop_after is not None:
+        args += ["--stop-after", str(stop_after)]
     return args
+
+
+def probe(settings: Settings, work: Path, data: Path | None) -> None:
+    """End-to-end (SL, seed 0) at every learning rate of :data:`PROBE_LRS`, first
+    :data:`PROBE_EPOCHS` epochs of the full schedule, into ``<work>/probe/<model>_lr<lr>``."""
+    jobs = []
+    for model in ("resnet18", "vgg16"):
+        for lr in PROBE_LRS:
+            run = Run(model, "sl", SPLITS[model][1], 0)
+            out = work / "probe" / f"{model}_lr{lr:g}"
+            jobs.append(command(run, dataclasses.replace(settings, lr=lr), out, data,
+                                stop_after=PROBE_EPOCHS))
+    (work / "probe").mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        for args, code in zip(jobs, pool.map(lambda a: subprocess.call(a, cwd=REPO), jobs),
+                              strict=True):
+            print(f"{' '.join(args[3:9])}: exit {code}", flush=True)
 
 
 def run_all(settings: Settings, work: Path, data: Path | None) -> None:
@@ -153,13 +187,27 @@ def run_all(settings: Settings, work: Path, data: Path | None) -> None:
     (work / BENCHMARK_JSON).write_text(json.dumps(record, indent=2) + "\n")
 
 
-def collect(work: Path, target: Path) -> None:
-    """Concatenate every run's ``accuracy.csv`` into ``<target>/<model>_cifar10.csv``."""
-    frames = [pd.read_csv(p) for p in sorted(work.glob("*/accuracy.csv"))]
+def collect(work: Path, target: Path, seeds: tuple[int, ...]) -> None:
+    """Concatenate the complete runs' ``accuracy.csv`` of ``seeds`` into
+    ``<target>/<model>_cifar10.csv``, the probe runs into ``<target>/lr_probe.csv``."""
+    frames = []
+    for path in sorted(work.glob("*/accuracy.csv")):
+        frame = pd.read_csv(path)
+        complete = int(frame["epoch"].max()) == int(frame["epochs"].iloc[0])
+        if not complete or int(frame["seed"].iloc[0]) not in seeds:
+            print(f"left out {path.parent.name} (epoch {int(frame['epoch'].max())} of "
+                  f"{int(frame['epochs'].iloc[0])}, seed {int(frame['seed'].iloc[0])})")
+            continue
+        frames.append(frame)
     if not frames:
-        sys.exit(f"no runs under {work}: run the benchmark first")
+        sys.exit(f"no complete runs under {work}: run the benchmark first")
     table = pd.concat(frames, ignore_index=True)
     target.mkdir(parents=True, exist_ok=True)
+    probes = [pd.read_csv(p) for p in sorted(work.glob("probe/*/accuracy.csv"))]
+    if probes:
+        probe_table = pd.concat(probes, ignore_index=True).sort_values(["model", "lr", "epoch"])
+        probe_table.to_csv(target / PROBE_CSV, index=False)
+        print(f"wrote {target / PROBE_CSV} ({len(probe_table)} rows)")
     for (model, input_name), part in table.groupby(["model", "input"], sort=True):
         part = part.sort_values(["scheme", "split", "seed", "epoch"])
         path = target / f"{model}_{input_name}.csv"
@@ -226,7 +274,7 @@ def _half_range(values: pd.Series) -> float:
 
 def report(target: Path) -> None:
     """Write ``<target>/README.md`` from ``<target>/*.csv`` and ``benchmark.json``."""
-    paths = sorted(target.glob("*.csv"))
+    paths = sorted(p for p in target.glob("*.csv") if p.name != PROBE_CSV)
     if not paths:
         sys.exit(f"no CSVs in {target}: run collect first")
     table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
@@ -270,6 +318,8 @@ def report(target: Path) -> None:
     if len(incomplete):
         lines += ["", f"**{len(incomplete)} run(s) stopped before their last epoch**; the summary "
                   "table uses completed runs only."]
+    lines += _probe_section(target, float(first["lr"]))
+    lines += _sensitivity_sections(target)
     lines += ["", "## Settings", "",
               f"- Data: `{first['data']}`, {first['train_samples']} training and "
               f"{first['test_samples']} test images (`../shared/data/cifar10-subset.npz`). A "
@@ -322,6 +372,53 @@ def report(target: Path) -> None:
     print(f"wrote {target / 'README.md'}")
 
 
+def _probe_section(target: Path, chosen_lr: float) -> list[str]:
+    """How the learning rate was chosen, from ``lr_probe.csv``."""
+    path = target / PROBE_CSV
+    if not path.is_file():
+        return []
+    table = pd.read_csv(path)
+    last = table[table["epoch"] == PROBE_EPOCHS]
+    lines = ["", "## Choice of the learning rate", "",
+             f"End-to-end training (SL, seed 0) at each peak learning rate, for the first "
+             f"{PROBE_EPOCHS} epochs of the same {int(table['epochs'].iloc[0])}-epoch cosine "
+             f"schedule (`{PROBE_CSV}`). The rate with the lowest training loss after epoch "
+             f"{PROBE_EPOCHS} was used for every run of both schemes: **{chosen_lr:g}**. "
+             "Training loss, not test accuracy, decides, so the test set is not used to tune.",
+             "", "| model | peak lr | train loss | train accuracy (%) | test accuracy (%) |",
+             "|---|---:|---:|---:|---:|"]
+    for row in last.sort_values(["model", "lr"]).itertuples():
+        lines.append(f"| {row.model} | {row.lr:g} | {row.train_loss:.3f} | "
+                     f"{_pct(row.train_accuracy)} | {_pct(row.test_accuracy)} |")
+    return lines
+
+
+def _sensitivity_sections(target: Path) -> list[str]:
+    """One section per ``lr<value>/`` subfolder: the same comparison at another rate."""
+    lines: list[str] = []
+    for folder in sorted(target.glob(f"{SENSITIVITY_PREFIX}*/")):
+        paths = sorted(folder.glob("*.csv"))
+        if not paths:
+            continue
+        table = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+        seeds = ", ".join(str(s) for s in sorted(table["seed"].unique()))
+        rates = ", ".join(f"{v:g}" for v in sorted(table["lr"].unique()))
+        lines += ["", f"## Sensitivity: the same runs at peak learning rate {rates} "
+                  f"(seed {seeds})", "",
+                  f"Files in `{folder.name}/`; otherwise the settings below. A first benchmark "
+                  f"used this rate before the probe above; it was stopped after seed {seeds}. "
+                  "End-to-end training suffers far more from the high rate than HT, whose edge "
+                  "learns from a shallow local loss: an HT-vs-SL comparison is only as fair as "
+                  "the tuning of both.", "",
+                  "| model | split | end-to-end (SL) | HT final exit | drop HT vs SL (pp) | "
+                  "HT early exit |", "|---|---|---:|---:|---:|---:|"]
+        for row in summary(table).itertuples():
+            lines.append(
+                f"| {row.model} | {row.split} `{row.split_name}` | {_pct(row.sl_mean)} "
+                f"| {_pct(row.ht_mean)} | {_pct(row.drop_mean)} | {_pct(row.exit_mean)} |")
+    return lines
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
@@ -338,24 +435,28 @@ def _cpu_name() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("run", "collect", "report", "all"))
+    parser.add_argument("step", choices=("probe", "run", "collect", "report", "all"))
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK,
                         help="folder of the individual runs (default results/accuracy_runs)")
     parser.add_argument("--target", type=Path, default=ACCURACY_DIR,
                         help="where CSVs and README go (default profiles/accuracy)")
     parser.add_argument("--data", type=Path, default=None, help="CIFAR-10 subset .npz")
+    parser.add_argument("--lr", type=float, default=Settings.lr,
+                        help="peak learning rate of every run (default: the probe's choice)")
     parser.add_argument("--epochs", type=int, default=Settings.epochs)
     parser.add_argument("--width", type=float, default=Settings.width)
     parser.add_argument("--jobs", type=int, default=Settings.jobs)
     parser.add_argument("--threads", type=int, default=Settings.threads)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(Settings.seeds))
     args = parser.parse_args()
-    settings = Settings(width=args.width, epochs=args.epochs, jobs=args.jobs,
+    settings = Settings(width=args.width, epochs=args.epochs, jobs=args.jobs, lr=args.lr,
                         threads=args.threads, seeds=tuple(args.seeds))
+    if args.step == "probe":
+        probe(settings, args.work, args.data)
     if args.step in ("run", "all"):
         run_all(settings, args.work, args.data)
     if args.step in ("collect", "all"):
-        collect(args.work, args.target)
+        collect(args.work, args.target, settings.seeds)
     if args.step in ("report", "all"):
         report(args.target)
 
