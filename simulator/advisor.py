@@ -43,6 +43,7 @@ from simulator.errors import InputError
 from simulator.records import SchemeResult
 from simulator.scenario import Scenario, SchemeName
 from simulator.simulate import Method, simulate_scheme
+from simulator.tables import read_csv_table
 from simulator.units import (
     BITS_PER_BYTE,
     J_PER_KJ,
@@ -207,12 +208,7 @@ def load_accuracy(path: Path) -> pd.DataFrame:
     written by ``python -m simulator train``) or ``final_acc``; accuracies are fractions 0–1.
     Returns the rows with that column renamed ``accuracy``.
     """
-    if not path.is_file():
-        raise InputError(f"{path}: accuracy table not found")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    frame = read_csv_table(path, "accuracy table")
     missing = [c for c in ACCURACY_KEYS if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}")

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import InputError
+from simulator.tables import read_csv_table
 
 SOURCE_KEYS = {
     "uplink_jitter": 1,
@@ -71,12 +72,7 @@ class RateTrace:
 
 def load_rate_trace(path: Path) -> RateTrace:
     """Read a trace CSV (``time_s,bps``; the last row marks the end of the period)."""
-    if not path.is_file():
-        raise InputError(f"{path}: trace file not found")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    frame = read_csv_table(path, "trace")
     if list(frame.columns[:2]) != ["time_s", "bps"]:
         raise InputError(f"{path}: expected columns time_s,bps, found {list(frame.columns)}")
     times = pd.to_numeric(frame["time_s"], errors="coerce").to_numpy(float)

@@ -181,11 +181,9 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
 
 def _read_csv(path: Path) -> Any:
-    import pandas as pd
+    from simulator.tables import read_csv_table
 
-    if not path.is_file():
-        raise InputError(f"{path}: results file not found")
-    return pd.read_csv(path)
+    return read_csv_table(path, "results")
 
 
 def _run_plot(args: argparse.Namespace) -> int:

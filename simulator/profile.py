@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from simulator.errors import InputError
+from simulator.tables import read_csv_table
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,7 @@ class Profile:
 def load_profile(path: str | Path) -> Profile:
     """Read and validate a profile CSV; every problem is one :class:`InputError` line."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: profile file not found")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    frame = read_csv_table(path, "profile")
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)}")

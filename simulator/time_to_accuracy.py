@@ -45,6 +45,7 @@ from matplotlib.figure import Figure
 from simulator.errors import InputError
 from simulator.scenario import Scenario
 from simulator.simulate import simulate
+from simulator.tables import read_csv_table
 from simulator.units import PERCENT, format_bps
 
 TTA_SCHEMES: tuple[str, ...] = ("sl", "ht")
@@ -65,12 +66,7 @@ def load_accuracy_table(path: str | Path) -> pd.DataFrame:
     Every problem is one :class:`InputError` line naming the file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: accuracy table not found")
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    table = read_csv_table(path, "accuracy table")
     return check_accuracy_table(table, str(path))
 
 

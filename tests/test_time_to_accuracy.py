@@ -234,7 +234,7 @@ def test_cli_bad_input_exits_2(tmp_path: Path, table: pd.DataFrame,
 
 
 def test_missing_accuracy_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="accuracy table not found"):
+    with pytest.raises(InputError, match="accuracy table file not found"):
         load_accuracy_table(tmp_path / "absent.csv")
 
 
