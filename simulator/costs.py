@@ -80,45 +80,46 @@ def _step(device: Device, has_layers: bool) -> float:
     return device.step_overhead_s if has_layers else 0.0
 
 
-def split_learning_batch(
-    costs: SplitCosts, samples: int, edge: Device, cloud: Device, activation_bits: int, last: int
-) -> BatchCosts:
-    """One batch of sequential split learning at the split of ``costs`` (``last`` = split n)."""
+def _split_batch(costs: SplitCosts, samples: int, edge: Device, cloud: Device,
+                 activation_bits: int, last: int, hierarchical: bool) -> BatchCosts:
+    """One batch of SL or HT at the split of ``costs`` (``last`` = split n).
+
+    HT adds the early exit on the edge, trains the cloud on a detached input (no input
+    gradient) and sends nothing down; SL sends the cut tensor's gradient down.
+    """
     b = samples
     sends = costs.split < last
     cut = cut_bytes_per_sample(costs, activation_bits)
+    exit_s = (compute_s(b * costs.exit_fwd_flops, edge.fwd_flops_per_s)
+              + compute_s(b * costs.exit_bwd_flops, edge.backward_flops_per_s))
+    cloud_bwd_flops = costs.cloud_bwd_flops_ht if hierarchical else costs.cloud_bwd_flops_sl
+    gets_gradient = not hierarchical and sends and costs.split > 0
     return BatchCosts(
         samples=b,
         edge_fwd_s=_step(edge, costs.split > 0) + compute_s(b * costs.edge_fwd_flops,
                                                             edge.fwd_flops_per_s),
+        exit_s=exit_s if hierarchical else 0.0,
         edge_bwd_s=compute_s(b * costs.edge_bwd_flops, edge.backward_flops_per_s),
         cloud_fwd_s=_step(cloud, sends) + compute_s(b * costs.cloud_fwd_flops,
                                                     cloud.fwd_flops_per_s),
-        cloud_bwd_s=compute_s(b * costs.cloud_bwd_flops_sl, cloud.backward_flops_per_s),
+        cloud_bwd_s=compute_s(b * cloud_bwd_flops, cloud.backward_flops_per_s),
         up_bytes=b * (cut + costs.label_bytes) if sends else 0.0,
-        down_bytes=b * cut if sends and costs.split > 0 else 0.0,
+        down_bytes=b * cut if gets_gradient else 0.0,
     )
+
+
+def split_learning_batch(
+    costs: SplitCosts, samples: int, edge: Device, cloud: Device, activation_bits: int, last: int
+) -> BatchCosts:
+    """One batch of sequential split learning at the split of ``costs`` (``last`` = split n)."""
+    return _split_batch(costs, samples, edge, cloud, activation_bits, last, hierarchical=False)
 
 
 def hierarchical_batch(
     costs: SplitCosts, samples: int, edge: Device, cloud: Device, activation_bits: int, last: int
 ) -> BatchCosts:
     """One batch of early-exit hierarchical training: exit head on the edge, no downlink."""
-    b = samples
-    sends = costs.split < last
-    cut = cut_bytes_per_sample(costs, activation_bits)
-    return BatchCosts(
-        samples=b,
-        edge_fwd_s=_step(edge, costs.split > 0) + compute_s(b * costs.edge_fwd_flops,
-                                                            edge.fwd_flops_per_s),
-        exit_s=compute_s(b * costs.exit_fwd_flops, edge.fwd_flops_per_s)
-        + compute_s(b * costs.exit_bwd_flops, edge.backward_flops_per_s),
-        edge_bwd_s=compute_s(b * costs.edge_bwd_flops, edge.backward_flops_per_s),
-        cloud_fwd_s=_step(cloud, sends) + compute_s(b * costs.cloud_fwd_flops,
-                                                    cloud.fwd_flops_per_s),
-        cloud_bwd_s=compute_s(b * costs.cloud_bwd_flops_ht, cloud.backward_flops_per_s),
-        up_bytes=b * (cut + costs.label_bytes) if sends else 0.0,
-    )
+    return _split_batch(costs, samples, edge, cloud, activation_bits, last, hierarchical=True)
 
 
 def cloud_only_batch(whole: SplitCosts, samples: int, cloud: Device, upload: bool) -> BatchCosts:
