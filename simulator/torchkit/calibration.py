@@ -7,21 +7,24 @@ plus a fixed overhead per training step (design.md §4): a stage of ``F`` FLOPs 
 segments* — the training steps of each side, run back to back without any channel — and never
 from the measured runs they are used to predict.
 
-Concurrency matters on a small machine: two processes computing at the same time slow each other
-down (shared caches, memory bandwidth, the host's sibling hyperthreads), so the throughput of one
-process alone is not the throughput it has while the other side computes. The segments are
-therefore timed with the same processes layout as a measured run — an edge process and a cloud
-process, each with one thread on its own CPU — and with ``concurrency="both"`` (default) the two
-run at the same time: a side that finishes its list first keeps computing (untimed) until the
-other is done, so every timed segment had a busy neighbour. ``concurrency="solo"`` times each side
-alone (the other idles), for comparison.
+Concurrency can matter on a small machine: two training processes computing at the same time may
+slow each other down (shared caches, memory bandwidth, sibling hyperthreads of the host), so the
+throughput of one process alone need not be the throughput it has while the other side computes.
+(On the 2-vCPU development machines the 2× slow-down first seen came from time slicing with other
+users' jobs; at raised priority the two sides' own concurrency cost < 5 %.) The segments are
+therefore timed with the same process layout as a measured run — an edge process and a cloud
+process, each with one thread on its own CPU, at the same priority — and with
+``concurrency="both"`` (default) in lockstep: both sides start each split point and scheme
+together, and the side that finishes first keeps training it (untimed) until the other is done, so
+every timed step ran next to the other side of the same split point, as in a measured run.
+``concurrency="solo"`` times each side alone (the other idles), for comparison.
 
 Segments: for each calibration split point and each scheme, ``repeats`` batches after
 ``warmup`` untimed ones: edge forward / early exit / backward (HT, one
 :func:`~simulator.torchkit.training.edge_step`), edge forward / backward (SL), cloud forward /
 backward with and without the input gradient — the same step functions and hooks as the measured
-runtime. The fit (:func:`fit_side`) is a least-squares fit of relative error over the median
-time of each (split, scheme, stage):
+runtime. The fit (:func:`fit_side`) is a least-squares fit, in seconds, over the median time of
+each (split, scheme, stage):
 
 * forward stages: ``t = o + B·F_fwd·a``   (``o`` = step overhead, ``a = 1 / fwd_flops_per_s``)
 * backward stages: ``t = B·F_bwd·b``       (``b = 1 / bwd_flops_per_s``)
@@ -55,6 +58,7 @@ CONCURRENCY = ("both", "solo")
 SEGMENT_COLUMNS = ("side", "split", "scheme", "stage", "repeat", "seconds", "load_1min")
 
 START_TIMEOUT_S = 600.0
+CALIBRATION_TIMEOUT_S = 1800.0
 
 
 def calibration_overrides(path: Path) -> list[str]:
@@ -87,62 +91,74 @@ class SegmentJob:
     repeats: int
     warmup: int
     cpu: int | None
+    nice: int | None
 
 
-def _time_plan(side: str, plan: RunPlan, repeats: int, warmup: int,
-               rows: list[dict[str, Any]] | None) -> None:
-    """Time ``repeats`` batches of one side of ``plan``; append rows (``None``: untimed)."""
-    from simulator.torchkit.runtime import LocalSteps
+def segment_worker(job: SegmentJob, barrier: Any, progress: Any, results: Any) -> None:
+    """One side's worker. For each plan in turn: build it, meet the other side at ``barrier``,
+    time ``warmup + repeats`` steps (the warm-up untimed), record progress, then keep stepping
+    (untimed) until the other side has timed the same plan too — so every timed step ran next
+    to the other side of the same split point, as in a measured run. ``barrier=None``: solo
+    (the other side idles)."""
+    from simulator.torchkit.runtime import LocalSteps, pin
 
-    steps = LocalSteps(side, plan)
-    for k in range(warmup + repeats):
-        stages = steps.step()
-        if rows is not None and k >= warmup:
-            load = os.getloadavg()[0]
-            rows.extend({"side": side, "split": plan.split, "scheme": plan.scheme,
-                         "stage": stage, "repeat": k - warmup, "seconds": seconds,
-                         "load_1min": load} for stage, seconds in stages)
-
-
-def segment_worker(job: SegmentJob, go: Any, done: Any, others_done: Any, results: Any,
-                   filler: bool) -> None:
-    """One side's worker: wait for ``go``, time every plan, set ``done``; then keep computing
-    (untimed) until ``others_done`` so the other side's segments also had a busy neighbour
-    (``others_done`` is already set when calibrating ``solo``). With ``filler``, a filler
-    process on the same CPU follows the current plan, as in measured runs."""
-    from simulator.torchkit.filler import Filler
-    from simulator.torchkit.runtime import pin
-
-    companion = None
+    other = "cloud" if job.side == "edge" else "edge"
     try:
-        pin(job.cpu)
-        companion = Filler(job.side, job.cpu) if filler else None
+        pin(job.cpu, job.nice)
         rows: list[dict[str, Any]] = []
-        # Build every model once before the start (first calls cost seconds).
-        _time_plan(job.side, job.plans[0], 0, 1, None)
-        if companion is not None:
-            companion.follow(job.plans[0])
-        go.wait(START_TIMEOUT_S)
-        for plan in job.plans:
-            if companion is not None:
-                companion.follow(plan)
-            _time_plan(job.side, plan, job.repeats, job.warmup, rows)
-        done.set()
-        k = 0
-        while not others_done.is_set():
-            _time_plan(job.side, job.plans[k % len(job.plans)], 1, 0, None)
-            k += 1
+        for index, plan in enumerate(job.plans):
+            steps = LocalSteps(job.side, plan)
+            steps.step()  # first-call costs before the barrier
+            if barrier is not None:
+                barrier.wait(START_TIMEOUT_S)
+            for k in range(job.warmup + job.repeats):
+                stages = steps.step()
+                if k >= job.warmup:
+                    load = os.getloadavg()[0]
+                    rows.extend({"side": job.side, "split": plan.split, "scheme": plan.scheme,
+                                 "stage": stage, "repeat": k - job.warmup, "seconds": seconds,
+                                 "load_1min": load} for stage, seconds in stages)
+            progress[job.side].value = index + 1
+            while barrier is not None and progress[other].value <= index:
+                steps.step()
         results.put(("ok", rows))
     except Exception as exc:  # report instead of dying silently in a child process
-        done.set()
+        if barrier is not None:
+            barrier.abort()
         results.put(("error", f"{job.side}: {type(exc).__name__}: {exc}"))
+
+
+def _outcomes(results: Any, workers: list[Any]) -> list[tuple[str, Any]]:
+    """One result per worker; a worker that dies without one, or a calibration that takes
+    longer than :data:`CALIBRATION_TIMEOUT_S`, is an error (the workers are killed)."""
+    import queue
+    import time
+
+    outcomes: list[tuple[str, Any]] = []
+    deadline_s = time.monotonic() + CALIBRATION_TIMEOUT_S
+    try:
+        while len(outcomes) < len(workers):
+            try:
+                outcomes.append(results.get(timeout=1.0))
+            except queue.Empty:
+                if time.monotonic() > deadline_s:
+                    raise RuntimeError(f"calibration took longer than "
+                                       f"{CALIBRATION_TIMEOUT_S:g} s") from None
+                dead = [w for w in workers if not w.is_alive() and w.exitcode not in (0, None)]
+                if dead and results.empty():
+                    raise RuntimeError(
+                        f"calibration worker died (exit {dead[0].exitcode})") from None
     finally:
-        if companion is not None:
-            companion.stop()
+        for worker in workers:
+            worker.join(5.0)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+    return outcomes
 
 
 def time_segments(plans: list[RunPlan], repeats: int, warmup: int, concurrency: str,
-                  cpus: tuple[int | None, int | None]) -> pd.DataFrame:
+                  cpus: tuple[int | None, int | None], nice: int | None = None) -> pd.DataFrame:
     """Timed segments of both sides (one row per stage and batch), see the module docstring."""
     if concurrency not in CONCURRENCY:
         raise InputError(f"unknown concurrency {concurrency!r} (allowed: both, solo)")
@@ -150,30 +166,23 @@ def time_segments(plans: list[RunPlan], repeats: int, warmup: int, concurrency: 
     results: Any = context.Queue()
     rows: list[dict[str, Any]] = []
     sides = [("edge", cpus[0]), ("cloud", cpus[1])]
+    progress = {side: context.Value("i", 0) for side, _ in sides}
     if concurrency == "both":
-        go = context.Event()
-        done = {side: context.Event() for side, _ in sides}
+        barrier = context.Barrier(2)
         workers = [context.Process(target=segment_worker, args=(
-            SegmentJob(side, tuple(plans), repeats, warmup, cpu), go, done[side],
-            done["cloud" if side == "edge" else "edge"], results, True)) for side, cpu in sides]
+            SegmentJob(side, tuple(plans), repeats, warmup, cpu, nice), barrier, progress,
+            results)) for side, cpu in sides]
         for worker in workers:
             worker.start()
-        go.set()
-        outcomes = [results.get(timeout=START_TIMEOUT_S) for _ in workers]
-        for worker in workers:
-            worker.join()
+        outcomes = _outcomes(results, workers)
     else:
         outcomes = []
         for side, cpu in sides:
-            start, finished, always = context.Event(), context.Event(), context.Event()
-            always.set()
             worker = context.Process(target=segment_worker, args=(
-                SegmentJob(side, tuple(plans), repeats, warmup, cpu), start, finished, always,
-                results, False))
+                SegmentJob(side, tuple(plans), repeats, warmup, cpu, nice), None, progress,
+                results))
             worker.start()
-            start.set()
-            outcomes.append(results.get(timeout=START_TIMEOUT_S))
-            worker.join()
+            outcomes += _outcomes(results, [worker])
     for status, payload in outcomes:
         if status != "ok":
             raise RuntimeError(f"calibration worker failed: {payload}")
@@ -185,9 +194,16 @@ def time_segments(plans: list[RunPlan], repeats: int, warmup: int, concurrency: 
 # The fit
 
 
+BIG_STAGE_FRACTION = 0.1
+"""Stages shorter than this fraction of the side's longest stage are left out of the maximum
+relative error (a 0.1 ms stage is mostly fixed overhead; it hardly matters to run times)."""
+
+
 @dataclass(frozen=True)
 class SideFit:
-    """Calibrated numbers of one side and how well they fit its segments."""
+    """Calibrated numbers of one side and how well they fit its segments: ``rms_relative_error``
+    = √(Σ residual² / Σ time²) over all stage medians, ``max_relative_error`` over the stages of
+    at least :data:`BIG_STAGE_FRACTION` of the longest."""
 
     fwd_flops_per_s: float
     bwd_flops_per_s: float
@@ -218,7 +234,9 @@ def stage_medians(segments: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit_side(scenario: Scenario, medians: pd.DataFrame, side: str, batch_size: int) -> SideFit:
-    """Least-squares fit (relative error) of one side's ``1/P_fwd``, ``1/P_bwd`` and overhead."""
+    """Least-squares fit of one side's ``1/P_fwd``, ``1/P_bwd`` and overhead to the stage
+    medians, in seconds (large stages, which make up run times, weigh most; the relative errors
+    are reported)."""
     rows = medians[medians["side"] == side]
     design, target = [], []
     for row in rows.to_dict("records"):
@@ -229,18 +247,18 @@ def fit_side(scenario: Scenario, medians: pd.DataFrame, side: str, batch_size: i
         target.append(float(row["median_s"]))
     a = np.array(design)
     t = np.array(target)
-    weights = 1.0 / t
-    solution, *_ = np.linalg.lstsq(a * weights[:, None], t * weights, rcond=None)
+    solution, *_ = np.linalg.lstsq(a, t, rcond=None)
     if solution[2] < 0:  # an overhead below zero is not physical: fit without it
-        sub, *_ = np.linalg.lstsq(a[:, :2] * weights[:, None], t * weights, rcond=None)
+        sub, *_ = np.linalg.lstsq(a[:, :2], t, rcond=None)
         solution = np.array([sub[0], sub[1], 0.0])
     if solution[0] <= 0 or solution[1] <= 0:
         raise RuntimeError(f"calibration of the {side}: the fit gave a non-positive time per "
                            f"FLOP ({solution[:2]}); time more split points")
-    relative = (a @ solution - t) / t
-    return SideFit(1.0 / solution[0], 1.0 / solution[1], float(solution[2]),
-                   float(np.sqrt(np.mean(relative**2))), float(np.max(np.abs(relative))),
-                   len(t))
+    residual = a @ solution - t
+    big = t >= BIG_STAGE_FRACTION * t.max()
+    return SideFit(float(1.0 / solution[0]), float(1.0 / solution[1]), float(solution[2]),
+                   float(np.sqrt(np.sum(residual**2) / np.sum(t**2))),
+                   float(np.max(np.abs(residual[big] / t[big]))), len(t))
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,7 +277,7 @@ class Calibration:
 
     def overrides(self) -> list[str]:
         """``--set`` overrides that put the calibrated devices into a scenario."""
-        return [f"{side}.{key}={getattr(fit, key)!r}"
+        return [f"{side}.{key}={float(getattr(fit, key))!r}"
                 for side, fit in (("edge", self.edge), ("cloud", self.cloud))
                 for key in DEVICE_KEYS]
 
@@ -280,14 +298,17 @@ def calibration_plans(scenario: Scenario, splits: list[int] | None) -> list[RunP
 
 def calibrate(scenario: Scenario, splits: list[int] | None = None, repeats: int = 6,
               warmup: int = 2, concurrency: str = "both",
-              cpus: tuple[int | None, int | None] | None = None) -> Calibration:
-    """Time segments of the scenario's model at ``splits`` and fit both sides."""
-    from simulator.torchkit.measured import default_cpus
+              cpus: tuple[int | None, int | None] | None = None,
+              nice: int | None = None) -> Calibration:
+    """Time segments of the scenario's model at ``splits`` and fit both sides (``nice``: the
+    workers' priority where allowed, default as measured runs)."""
+    from simulator.torchkit.measured import DEFAULT_NICE, default_cpus
 
+    nice = DEFAULT_NICE if nice is None else nice
     plans = calibration_plans(scenario, splits)
     load_before = os.getloadavg()[0]
     segments = time_segments(plans, repeats, warmup, concurrency,
-                             cpus if cpus is not None else default_cpus())
+                             cpus if cpus is not None else default_cpus(), nice)
     medians = stage_medians(segments)
     batch_size = scenario.workload.batch_size
     info = {
@@ -299,6 +320,7 @@ def calibrate(scenario: Scenario, splits: list[int] | None = None, repeats: int 
         "repeats": repeats,
         "warmup": warmup,
         "concurrency": concurrency,
+        "nice": nice,
         "load_1min_before": round(load_before, 2),
         "load_1min_after": round(os.getloadavg()[0], 2),
         "median_cv": round(float(medians["cv"].median()), 3),
@@ -325,8 +347,9 @@ def calibration_toml(calibration: Calibration) -> str:
         lines += [
             "",
             f"[{side}]",
-            f"# fit over {fit.points} stage medians: rms relative error "
-            f"{fit.rms_relative_error:.3f}, max {fit.max_relative_error:.3f}",
+            f"# fit over {fit.points} stage medians: relative rms error "
+            f"{fit.rms_relative_error:.3f}, largest relative error of a stage "
+            f"{fit.max_relative_error:.3f}",
             f"fwd_flops_per_s = {fit.fwd_flops_per_s:.6g}",
             f"bwd_flops_per_s = {fit.bwd_flops_per_s:.6g}",
             f"step_overhead_s = {fit.step_overhead_s:.6g}",

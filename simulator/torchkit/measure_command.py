@@ -58,10 +58,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="with --role: both sides share this machine's clock (no sync)")
     parser.add_argument("--serve", action="store_true",
                         help="with --role: run jobs read from stdin (used by the launcher)")
-    parser.add_argument("--filler", action=argparse.BooleanOptionalAction, default=None,
-                        help="keep each side's CPU busy with its own kind of work while it "
-                        "waits (default: on for runs on one machine, off with --role; see "
-                        "simulator/torchkit/filler.py)")
+    parser.add_argument("--nice", type=int, default=None,
+                        help="scheduling priority of the edge and cloud processes where "
+                        "allowed (default -10 on one machine, unchanged with --role)")
 
 
 def _fail(message: str) -> int:
@@ -110,15 +109,13 @@ def _run_role(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    if args.filler is None:
-        args.filler = False
     if args.serve:  # the launcher's persistent process: jobs on stdin, results on stdout
         def report(result: RoleResult) -> None:
             print(json.dumps(asdict(result)), flush=True)
 
         jobs = (Job.from_json(line) for line in sys.stdin if line.strip())
         ok = serve(args.role, args.master_addr, jobs, timeout_s, report, args.same_host,
-                   args.cpu, say, filler=args.filler)
+                   args.cpu, say, nice=args.nice)
     else:
         emulation = args.emulation or "none"
         if emulation == "auto":
@@ -128,7 +125,7 @@ def _run_role(args: argparse.Namespace) -> int:
         out = args.out or Path("results") / "measured" / f"{scenario.name}_{args.scheme}"
         results: list[RoleResult] = []
         ok = serve(args.role, args.master_addr, [Job(plan, out)], timeout_s, results.append,
-                   args.same_host, args.cpu, say, filler=args.filler)
+                   args.same_host, args.cpu, say, nice=args.nice)
         if ok and args.role == "edge":
             print(f"measure (edge): {plan.scheme}, {plan.batches} batches: wrote {out}")
     sys.stdout.flush()
@@ -145,7 +142,7 @@ def _run_local(args: argparse.Namespace) -> int:
     scenario = _load(args)
     run = measure(scenario, args.scheme, args.batches, args.emulation or "auto", args.out,
                   warmup_batches=args.warmup, stall_timeout_s=args.timeout,
-                  filler=args.filler is not False)
+                  nice=args.nice)
     predicted_s, simulated = predict(scenario, args.scheme, args.batches, run.emulation,
                                      keep_spans=args.trace is not None)
     if args.trace is not None:

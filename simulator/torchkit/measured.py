@@ -44,7 +44,14 @@ from simulator.records import Span
 from simulator.scenario import Scenario
 from simulator.simulate import simulate_scheme
 from simulator.torchkit import netns
-from simulator.torchkit.plan import RunPlan, make_plan, plan_dict, read_spans, summary
+from simulator.torchkit.plan import (
+    DEFAULT_NICE,
+    RunPlan,
+    make_plan,
+    plan_dict,
+    read_spans,
+    summary,
+)
 
 STARTUP_S = 120.0
 """Allowance for starting both processes (Python, torch import, gloo) in a run's deadline."""
@@ -186,15 +193,17 @@ class MeasureSession:
     """Persistent edge and cloud processes for a series of measured runs (a context manager).
 
     ``emulation``: ``tc`` or ``pacer`` (resolve ``auto`` first). ``logs``: folder of the role
-    processes' logs (``edge.log``, ``cloud.log``). ``cpus``: (edge, cloud) CPUs. ``filler``:
-    each side keeps its CPU busy with its own kind of work while it waits
-    (:mod:`simulator.torchkit.filler`; default on). Each run's plan carries its stall timeout.
+    processes' logs (``edge.log``, ``cloud.log``). ``cpus``: (edge, cloud) CPUs. ``nice``: the
+    processes' priority where allowed (default
+    :data:`~simulator.torchkit.plan.DEFAULT_NICE`). Each run's plan carries its stall
+    timeout.
     """
 
     def __init__(self, emulation: str, logs: Path, cpus: tuple[int | None, int | None] | None =
-                 None, extra_env: dict[str, str] | None = None, filler: bool = True) -> None:
+                 None, extra_env: dict[str, str] | None = None, nice: int | None = None
+                 ) -> None:
         self.emulation = emulation
-        self.filler = filler
+        self.nice = DEFAULT_NICE if nice is None else nice
         self.logs = logs
         self.cpus = cpus if cpus is not None else default_cpus()
         self.extra_env = extra_env or {}
@@ -243,7 +252,7 @@ class MeasureSession:
                        "--timeout", f"{GROUP_TIMEOUT_S:g}"]
             if cpu is not None:
                 command += ["--cpu", str(cpu)]
-            command.append("--filler" if self.filler else "--no-filler")
+            command += ["--nice", str(self.nice)]
             role_env = dict(env)
             if self.link is not None:
                 command = self.link.exec_prefix(role) + command
@@ -313,7 +322,7 @@ class MeasureSession:
         deadline_s = (time.monotonic() + (STARTUP_S if fresh else 0.0) + 30.0 + 3 * predicted_s
                       + 2 * plan.stall_timeout_s)
         results, killed = self._results(deadline_s)
-        meta: dict[str, Any] = {"emulation": self.emulation, "filler": self.filler,
+        meta: dict[str, Any] = {"emulation": self.emulation, "nice": self.nice,
                                 "predicted_s": predicted_s,
                                 "fresh_processes": fresh, "results": results,
                                 "killed_by_launcher": sorted(killed),
@@ -401,12 +410,12 @@ def measure(scenario: Scenario, scheme: str, batches: int, emulation: str = "aut
             stall_timeout_s: float | None = None,
             cpus: tuple[int | None, int | None] | None = None,
             on_start: Callable[[Processes], None] | None = None,
-            filler: bool = True) -> MeasuredRun:
+            nice: int | None = None) -> MeasuredRun:
     """Run ``scheme`` for ``batches`` batches with real edge and cloud processes (its own
     session). ``stall_timeout_s``: how long either side waits for a message before it gives up
     (default :func:`default_stall_timeout_s`). ``cpus``: the (edge, cloud) CPUs (default the
     first two allowed; ``(None, None)``: no pinning). ``on_start`` receives the two processes
-    once the run is dispatched (tests kill one). ``filler``: see :class:`MeasureSession`."""
+    once the run is dispatched (tests kill one). ``nice``: see :class:`MeasureSession`."""
     emulation = resolve_emulation(emulation)
     if stall_timeout_s is None:
         stall_timeout_s = default_stall_timeout_s(scenario, emulation)
@@ -414,5 +423,5 @@ def measure(scenario: Scenario, scheme: str, batches: int, emulation: str = "aut
     if out is None:
         out = Path("results") / "measured" / f"{scenario.name}_{scheme}_{int(time.time())}"
     predicted_s, _ = predict(scenario, scheme, batches, emulation)
-    with MeasureSession(emulation, out, cpus, filler=filler) as session:
+    with MeasureSession(emulation, out, cpus, nice=nice) as session:
         return session.run(plan, out, predicted_s, on_start)

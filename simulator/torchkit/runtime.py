@@ -239,7 +239,7 @@ def check_profile(plan: RunPlan, edge: nn.Module, activation_bytes: float) -> No
 
 class LocalSteps:
     """One side's training steps on random data, without any channel: the warm-up before time
-    0, the calibration's timed segments and the filler (:mod:`simulator.torchkit.filler`).
+    0 and the calibration's timed segments.
 
     :meth:`step` runs one step of ``side`` for ``plan.scheme`` with the shared step functions
     (the edge's SL step gets a random gradient instead of the cloud's) and returns the seconds of
@@ -510,17 +510,23 @@ def _environment() -> dict[str, Any]:
         "cpu_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
         else None,
         "load_average_1min": round(os.getloadavg()[0], 2),
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 
-def pin(cpu: int | None) -> None:
-    """One compute thread per process, on ``cpu`` when given (threads started later inherit)."""
+def pin(cpu: int | None, nice: int | None = None) -> int:
+    """One compute thread per process, on ``cpu`` when given, at priority ``nice`` when allowed
+    (threads started later inherit both). Returns the process's nice value."""
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
+    if nice is not None:
+        with contextlib.suppress(PermissionError, OSError):  # not root: keep the default
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
     torch.set_num_threads(1)
     with contextlib.suppress(RuntimeError):  # already set (a second run in one process)
         torch.set_num_interop_threads(1)
+    return os.getpriority(os.PRIO_PROCESS, 0)
 
 
 @dataclass(frozen=True)
@@ -604,24 +610,15 @@ def run_job(role: str, job: Job, same_host: bool = True,
 
 def serve(role: str, master: str, jobs: Iterable[Job], timeout_s: float,
           report: Callable[[RoleResult], None], same_host: bool = True, cpu: int | None = None,
-          say: Callable[[str], None] = print, filler: bool = False) -> bool:
+          say: Callable[[str], None] = print, nice: int | None = None) -> bool:
     """Join the group once, then run ``jobs`` one after another (the launcher's persistent
     processes); ``report`` gets each result. Stops at the first failure; returns success.
-    ``filler``: keep this side's CPU busy while it waits (:mod:`simulator.torchkit.filler`)."""
-    from simulator.torchkit.filler import Filler
-
-    pin(cpu)
-    companion = Filler(role, cpu) if filler else None
-    try:
-        open_group(role, master, timeout_s)
-        for job in jobs:
-            if companion is not None:
-                companion.follow(job.plan)
-            result = run_job(role, job, same_host, say)
-            report(result)
-            if result.status != "ok":
-                return False
-        return True
-    finally:
-        if companion is not None:
-            companion.stop()
+    ``nice``: scheduling priority of this process (see :func:`pin`)."""
+    pin(cpu, nice)
+    open_group(role, master, timeout_s)
+    for job in jobs:
+        result = run_job(role, job, same_host, say)
+        report(result)
+        if result.status != "ok":
+            return False
+    return True

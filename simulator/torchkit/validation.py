@@ -160,16 +160,17 @@ class Measurement:
 
 
 def plan_points(matrix: dict[str, ModelMatrix], calibrations: dict[str, Sequence[str]],
-                emulation: str) -> list[tuple[Point, Scenario]]:
-    """Every (point, calibrated scenario at that point) of the matrix, SL before HT."""
+                emulation: str, batches: int | None = None) -> list[tuple[Point, Scenario]]:
+    """Every (point, calibrated scenario at that point) of the matrix, SL before HT.
+    ``batches``: the same for every point (default: :func:`choose_batches`)."""
     points = []
     for model, part in matrix.items():
         for split in part.splits:
             for rate in part.rates_bps:
                 probe = point_scenario(part.scenario, calibrations[model], split, rate)
-                batches = choose_batches(probe, emulation)
+                count = batches if batches is not None else choose_batches(probe, emulation)
                 for scheme in ("sl", "ht"):
-                    points.append((Point(model, split, rate, scheme, batches), probe))
+                    points.append((Point(model, split, rate, scheme, count), probe))
     return points
 
 
@@ -243,9 +244,9 @@ def run_table(measurements: list[Measurement], emulation: str) -> pd.DataFrame:
 def saving_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Measured and predicted saving of HT versus SL per (model, split, rate), in %."""
     keys = ["model", "split", "rate_mbit_s"]
-    sl = runs[runs["scheme"] == "sl"].set_index(keys)
-    ht = runs[runs["scheme"] == "ht"].set_index(keys)
-    joined = sl.join(ht, lsuffix="_sl", rsuffix="_ht", how="inner")
+    sl = runs[runs["scheme"] == "sl"]
+    ht = runs[runs["scheme"] == "ht"]
+    joined = sl.merge(ht, on=keys, suffixes=("_sl", "_ht")).set_index(keys)
     frame = pd.DataFrame(index=joined.index)
     frame["measured_saving_pct"] = (1 - joined["measured_s_ht"] / joined["measured_s_sl"]) * PERCENT
     frame["predicted_saving_pct"] = (1 - joined["predicted_s_ht"] / joined["predicted_s_sl"]
