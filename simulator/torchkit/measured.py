@@ -240,7 +240,8 @@ class MeasureSession:
         env = {**os.environ, **self.extra_env}
         if self.emulation == "tc":
             if self.link is None:
-                self.link = netns.ShapedLink(plan.uplink_bps, plan.downlink_bps).__enter__()
+                self.link = netns.ShapedLink(plan.uplink_bps, plan.downlink_bps,
+                                             self.cpus).__enter__()
                 self.rates = (plan.uplink_bps, plan.downlink_bps)
             master = f"{netns.CLOUD_ADDRESS}:{TC_PORT}"
         else:

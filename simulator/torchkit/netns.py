@@ -147,6 +147,7 @@ class ShapedLink:
 
     uplink_bps: float
     downlink_bps: float
+    cpus: tuple[int | None, int | None] = (None, None)
     tag: str = field(default_factory=lambda: f"{os.getpid()}-{next(_counter)}")
     created: list[str] = field(default_factory=list)
 
@@ -195,6 +196,21 @@ class ShapedLink:
             _run(["ip", "-n", name, "link", "set", dev, "mtu", str(MTU_BYTES), "up"])
         _run(tbf_command(edge, edge_dev, self.uplink_bps))
         _run(tbf_command(cloud, cloud_dev, self.downlink_bps))
+        for role, cpu in zip(("edge", "cloud"), self.cpus, strict=True):
+            if cpu is not None:
+                self._steer_receive(role, cpu)
+
+    def _steer_receive(self, role: str, cpu: int) -> None:
+        """Process the packets ``role`` receives on ``cpu`` (receive packet steering).
+
+        A veth pair hands a sent packet to the peer's receive path on the sending CPU, so
+        without steering the edge's CPU would also run the cloud's TCP receive processing of
+        every uplink segment (and the cloud's the edge's downlink): work a real cloud server does
+        on its own CPU. Best effort: kernels without RPS keep the default.
+        """
+        path = f"/sys/class/net/{self.device(role)}/queues/rx-0/rps_cpus"
+        _run(["ip", "netns", "exec", self.namespace(role), "sh", "-c",
+              f"echo {1 << cpu:x} > {path}"], check=False)
 
     def set_rates(self, uplink_bps: float, downlink_bps: float) -> None:
         """Change both directions' rates in place (between runs; the link should be idle)."""

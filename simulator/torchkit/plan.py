@@ -27,11 +27,11 @@ the in-process pacer (rate and latency), or not at all (two real machines)."""
 SPAN_COLUMNS: tuple[str, ...] = Span._fields
 
 DEFAULT_NICE = -10
-"""Scheduling priority of measured runs and calibration on one machine where allowed (root):
-other work on the machine (tests, training jobs, typically at nice 0–10) then gets a few per cent
-of a CPU one of our processes wants instead of half of it. On the 2-core development machines,
-time slicing with such jobs — not the edge's and the cloud's own concurrency — is what slowed
-training steps down 2× (at nice −15 a second training process on the other vCPU cost < 5 %)."""
+"""Scheduling priority (process and autogroup nice) of measured runs and calibration on one
+machine where allowed (root): other users' work (tests, training jobs in their own sessions) then
+gets a few per cent of a CPU one of our processes wants instead of half of it. On the 2-core
+development machines, time slicing with such jobs — not the edge's and the cloud's own
+concurrency — is what slowed training steps down about 2× when both sides computed."""
 
 
 @dataclass(frozen=True)

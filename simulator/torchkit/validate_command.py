@@ -43,6 +43,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="override the matrix's split points (comma-separated names)")
     parser.add_argument("--rates", default=None,
                         help="override the matrix's bit rates (comma-separated, bit/s)")
+    parser.add_argument("--reuse-runs", action="store_true",
+                        help="do not measure: read the runs of an earlier validation in --out "
+                        "(with its calibrations) and predict them again")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     import dataclasses
+
+    import pandas as pd
 
     from simulator.errors import InputError
     from simulator.scenario import load_scenario
@@ -91,11 +96,22 @@ def _run(args: argparse.Namespace) -> int:
         except ValueError:
             raise InputError(f"--rates: comma-separated numbers, got {args.rates!r}") from None
         matrix = {m: dataclasses.replace(p, rates_bps=rates) for m, p in matrix.items()}
-    emulation = resolve_emulation(args.emulation)
     out: Path = args.out
+    if args.reuse_runs:
+        summary_path = out / "summary.json"
+        if not summary_path.is_file():
+            raise InputError(f"--reuse-runs: {summary_path} not found (no earlier validation)")
+        earlier = json.loads(summary_path.read_text())["environment"]
+        emulation, args.repeats = earlier["emulation"], earlier["repeats"]
+        args.calibrations = out
+    else:
+        emulation = resolve_emulation(args.emulation)
     out.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
+    previous = (json.loads((out / "summary.json").read_text())["environment"]
+                if args.reuse_runs else None)
     calibrations: dict[str, Sequence[str]] = {}
+    segments: dict[str, pd.DataFrame] = {}
     for model, part in matrix.items():
         path = out / f"calibration_{model}.toml"
         reuse = args.calibrations / f"calibration_{model}.toml" if args.calibrations else None
@@ -113,11 +129,18 @@ def _run(args: argparse.Namespace) -> int:
                   f"{calibration.cloud.bwd_flops_per_s / 1e9:.2f} GFLOP/s (fwd / bwd)",
                   flush=True)
         calibrations[model] = calibration_overrides(path)
+        segments_path = path.with_name(path.stem + "_segments.csv")
+        if not segments_path.is_file() and reuse is not None:
+            source = reuse.with_name(reuse.stem + "_segments.csv")
+            segments_path.write_text(source.read_text())
+        segments[model] = pd.read_csv(segments_path)
     points = validation.plan_points(matrix, calibrations, emulation)
     measurements = validation.measure_points(
         points, args.repeats, emulation, out,
         progress=lambda line: print(line, flush=True),
-        variants=tuple(validation.VARIANTS))
+        variants={**validation.VARIANTS,
+                  "per_split": validation.per_split_calibration(segments)},
+        reuse=args.reuse_runs)
     runs = validation.run_table(measurements, emulation)
     savings = validation.saving_table(runs)
     stages = validation.stage_table(measurements)
@@ -125,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
     savings.to_csv(out / "savings.csv", index=False, float_format="%.6g")
     stages.to_csv(out / "stages.csv", index=False, float_format="%.6g")
     summary = validation.summarize(runs, savings)
-    environment = {
+    environment = previous or {
         "machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
         "torch": __import__("torch").__version__, "emulation": emulation,
         "repeats": args.repeats, "load_1min_before": round(load_before[0], 2),
@@ -145,16 +168,19 @@ def _table_md(summary: object, environment: dict[str, object], runs: object, sav
               stages: object) -> str:
     import pandas as pd
 
-    from simulator.torchkit.validation import Summary, markdown
+    from simulator.torchkit.validation import Summary, markdown, summarize_variant
 
     assert isinstance(summary, Summary)
     assert isinstance(runs, pd.DataFrame) and isinstance(savings, pd.DataFrame)
     assert isinstance(stages, pd.DataFrame)
+    variants = [c.removesuffix("_error_pct") for c in runs.columns
+                if c.endswith("_error_pct") and c != "error_pct"]
     shown_runs = runs[["model", "split", "rate_mbit_s", "scheme", "batches", "channel_share",
-                       "measured_s", "spread_pct", "predicted_s", "error_pct"]]
-    gaps = [c for c in savings.columns if c.endswith("saving_gap_pp") and c != "saving_gap_pp"]
+                       "measured_s", "spread_pct", "predicted_s", "error_pct",
+                       *[f"{v}_error_pct" for v in variants]]]
     shown_savings = savings[["model", "split", "rate_mbit_s", "measured_saving_pct",
-                             "predicted_saving_pct", "saving_gap_pp"]]
+                             "predicted_saving_pct", "saving_gap_pp",
+                             *[f"{v}_saving_gap_pp" for v in variants]]]
     pivot = stages.pivot_table(index=["model", "scheme", "stage"], values="error_pct",
                                aggfunc=["median", "min", "max"]).reset_index()
     pivot.columns = ["model", "scheme", "stage", "median_error_pct", "min_error_pct",
@@ -165,11 +191,18 @@ def _table_md(summary: object, environment: dict[str, object], runs: object, sav
         f"Summary: {summary.line()}.",
         "Targets: median |error| <= 5 %, max <= 10 %, saving gap <= 5 pp.",
         "",
+    ]
+    for variant in variants:
+        lines.append(f"- variant `{variant}`: {summarize_variant(runs, savings, variant)}")
+    lines += [
+        "",
         "Environment: " + ", ".join(f"{k} {v}" for k, v in environment.items()) + ".",
         "",
         "error % = (predicted - measured) / measured; measured = median of the repeats; spread = "
         "(max - min) / median of the repeats; channel_share = the channel's share of the "
-        "predicted SL busy time.",
+        "predicted SL busy time. Variants: `no_sl_downlink` = a deliberately wrong simulator "
+        "(SL without the gradient's downlink; the negative control); `per_split` = an ablation "
+        "with devices fitted to the point's own split point only.",
         "",
         "## Runs",
         "",
@@ -179,10 +212,9 @@ def _table_md(summary: object, environment: dict[str, object], runs: object, sav
         "",
         markdown(shown_savings),
         "",
+        "## Stage errors (per-batch seconds, simulated vs measured), over all points",
+        "",
+        markdown(pivot),
+        "",
     ]
-    if gaps:
-        lines += ["Negative control (deliberately wrong simulator variants), saving gap in pp:",
-                  "", markdown(savings[["model", "split", "rate_mbit_s", *gaps]]), ""]
-    lines += ["## Stage errors (per-batch seconds, simulated vs measured), over all points",
-              "", markdown(pivot), ""]
     return "\n".join(lines)

@@ -24,9 +24,10 @@ control uses a deliberately wrong simulator variant, :data:`VARIANTS`).
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,18 +76,6 @@ MAX_BATCHES = 24
 """... within these bounds (both schemes of a point run the same batches)."""
 
 
-def wrong_without_sl_downlink(scenario: Scenario) -> Scenario:
-    """A deliberately wrong model: the SL gradient's downlink serialisation is forgotten."""
-    channel = dataclasses.replace(scenario.channel, downlink_bps=float("inf"))
-    return dataclasses.replace(scenario, channel=channel)
-
-
-VARIANTS: dict[str, Callable[[Scenario], Scenario]] = {
-    "no_sl_downlink": wrong_without_sl_downlink,
-}
-"""Simulator variants for negative controls: name → scenario transformation."""
-
-
 @dataclass(frozen=True)
 class Point:
     """One measured configuration."""
@@ -96,6 +85,43 @@ class Point:
     rate_bps: float
     scheme: str
     batches: int
+
+
+Variant = Callable[[Point, Scenario], Scenario]
+"""Another prediction of a point: the point and its scenario → the scenario to simulate."""
+
+
+def wrong_without_sl_downlink(point: Point, scenario: Scenario) -> Scenario:
+    """A deliberately wrong model: the SL gradient's downlink serialisation is forgotten."""
+    channel = dataclasses.replace(scenario.channel, downlink_bps=float("inf"))
+    return dataclasses.replace(scenario, channel=channel)
+
+
+def per_split_calibration(segments: dict[str, pd.DataFrame]) -> Variant:
+    """An ablation, not a fair prediction: devices fitted to the calibration segments of the
+    point's own split point only (``segments``: each model's timed segments). Its error is what
+    remains when the one-throughput-per-device model's error across split points is removed."""
+    from simulator.torchkit.calibration import fit_side, stage_medians
+
+    def variant(point: Point, scenario: Scenario) -> Scenario:
+        frame = segments[point.model]
+        medians = stage_medians(frame[frame["split"] == scenario.split_index])
+        batch = scenario.workload.batch_size
+        devices = {}
+        for side in ("edge", "cloud"):
+            fit = fit_side(scenario, medians, side, batch)
+            devices[side] = dataclasses.replace(
+                getattr(scenario, side), fwd_flops_per_s=fit.fwd_flops_per_s,
+                bwd_flops_per_s=fit.bwd_flops_per_s, step_overhead_s=fit.step_overhead_s)
+        return dataclasses.replace(scenario, **devices)
+
+    return variant
+
+
+VARIANTS: dict[str, Variant] = {
+    "no_sl_downlink": wrong_without_sl_downlink,
+}
+"""Deliberately wrong simulator variants for negative controls: name → transformation."""
 
 
 def point_scenario(path: Path, calibration: Sequence[str], split: str, rate_bps: float
@@ -176,17 +202,26 @@ def plan_points(matrix: dict[str, ModelMatrix], calibrations: dict[str, Sequence
 
 def measure_points(points: list[tuple[Point, Scenario]], repeats: int, emulation: str,
                    out: Path, progress: Callable[[str], None] = print,
-                   variants: Sequence[str] = ()) -> list[Measurement]:
-    """Measure every point ``repeats`` times (interleaved) in one session; predict each."""
+                   variants: Mapping[str, Variant] | None = None,
+                   reuse: bool = False) -> list[Measurement]:
+    """Measure every point ``repeats`` times (interleaved) in one session; predict each, also
+    with every variant (name → :data:`Variant`). ``reuse``: read the runs an earlier call wrote
+    under ``out`` instead of measuring (to predict them again, e.g. with a changed simulator)."""
     measurements = []
     for point, scenario in points:
         predicted_s, spans = predict(scenario, point.scheme, point.batches, emulation,
                                      keep_spans=True)
-        variant_s = {name: predict(VARIANTS[name](scenario), point.scheme, point.batches,
-                                   emulation)[0] for name in variants}
+        variant_s = {name: predict(variant(point, scenario), point.scheme, point.batches,
+                                   emulation)[0] for name, variant in (variants or {}).items()}
         measurements.append(Measurement(point, [], predicted_s,
                                         stage_means(spans, point.batches),
                                         regime(scenario, emulation, point.batches), variant_s))
+    if reuse:
+        for repeat in range(repeats):
+            for measurement, (point, _) in zip(measurements, points, strict=True):
+                measurement.runs.append(read_run(point, out / "runs" / _folder(point, repeat),
+                                                 emulation))
+        return measurements
     total = len(points) * repeats
     done = 0
     started = time.monotonic()
@@ -205,6 +240,18 @@ def measure_points(points: list[tuple[Point, Scenario]], repeats: int, emulation
                          f"{point.split} {point.rate_bps / MBIT:g} Mbit/s {point.scheme} "
                          f"#{repeat}: {status}")
     return measurements
+
+
+def read_run(point: Point, folder: Path, emulation: str) -> MeasuredRun:
+    """A run written by an earlier validation (failed when its merged spans are missing)."""
+    from simulator.torchkit.plan import read_spans
+
+    spans = read_spans(folder / "spans.csv")
+    if not spans:
+        return MeasuredRun(point.scheme, point.batches, emulation, "failed",
+                           f"{folder}: no spans.csv", math.nan, [], folder)
+    return MeasuredRun(point.scheme, point.batches, emulation, "ok", "",
+                       max(s.end_s for s in spans), spans, folder)
 
 
 def _folder(point: Point, repeat: int) -> str:
@@ -301,6 +348,14 @@ def summarize(runs: pd.DataFrame, savings: pd.DataFrame) -> Summary:
     return Summary(len(runs), float(errors.median()), float(errors.max()),
                    float(savings["saving_gap_pp"].abs().max()),
                    float(runs["spread_pct"].median()))
+
+
+def summarize_variant(runs: pd.DataFrame, savings: pd.DataFrame, variant: str) -> str:
+    """One line: a variant's median and maximum |error| and its largest saving gap."""
+    errors = runs[f"{variant}_error_pct"].abs()
+    gap = savings[f"{variant}_saving_gap_pp"].abs().max()
+    return (f"median |error| {errors.median():.1f} %, max {errors.max():.1f} %; max saving gap "
+            f"{gap:.1f} pp")
 
 
 def check(runs: pd.DataFrame, savings: pd.DataFrame, max_error_pct: float,
