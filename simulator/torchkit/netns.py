@@ -31,6 +31,7 @@ This module does not import torch.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import re
@@ -74,13 +75,20 @@ class ShapingError(RuntimeError):
     """Kernel shaping could not be set up (the message says which command failed and why)."""
 
 
+@functools.lru_cache(maxsize=1)
 def unavailable_reason() -> str | None:
-    """Why kernel shaping cannot run here, or ``None`` when it can (root, ``ip`` and ``tc``)."""
+    """Why kernel shaping cannot run here, or ``None`` when it can: root, ``ip`` and ``tc``, and
+    a probe namespace can be created (containers may lack the capability) — checked once."""
     if os.geteuid() != 0:
         return "not running as root"
     for tool in ("ip", "tc"):
         if shutil.which(tool) is None:
             return f"{tool} (iproute2) not found"
+    probe = f"{PREFIX}{os.getpid()}-999999-edge"  # removed by remove_stale if left behind
+    result = _run(["ip", "netns", "add", probe], check=False)
+    _run(["ip", "netns", "del", probe], check=False)
+    if result.returncode != 0:
+        return f"cannot create a network namespace ({result.stderr.strip()})"
     return None
 
 

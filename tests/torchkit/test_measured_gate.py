@@ -11,10 +11,12 @@ Negative control: the same measured runs judged against a deliberately wrong sim
 split learning without the gradient's downlink — must fail the same check.
 
 Run alone with ``pytest -m measured``; ``.ci/run`` runs it with everything else.
+``MEASURED_EMULATION=pacer`` forces the in-process pacer where kernel shaping would be used.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -49,7 +51,7 @@ def tolerances() -> dict[str, Any]:
 def gate(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Calibrate, measure the four runs, predict them (with the wrong variant too)."""
     out = tmp_path_factory.mktemp("gate")
-    emulation = resolve_emulation("auto")
+    emulation = resolve_emulation(os.environ.get("MEASURED_EMULATION", "auto"))
     calibration = calibrate(load_scenario(SCENARIO), CALIBRATION_SPLITS, repeats=4, warmup=1)
     path = out / "calibration.toml"
     write_calibration(calibration, path)
