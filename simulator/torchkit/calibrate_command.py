@@ -59,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
                     f"--splits: comma-separated integers, got {args.splits!r}") from None
         if args.repeats < 1 or args.warmup < 0:
             raise InputError("--repeats must be >= 1 and --warmup >= 0")
+        count = len(splits) if splits else scenario.profile.last_split - 1
+        print(f"timing {count} split points x 2 schemes x {args.warmup} + {args.repeats} batches "
+              f"per side ({args.concurrency}) ...", file=sys.stderr, flush=True)
         calibration = calibrate(scenario, splits, args.repeats, args.warmup, args.concurrency)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -52,13 +52,19 @@ EDGE_ADDRESS = "10.77.0.1"
 CLOUD_ADDRESS = "10.77.0.2"
 PREFIX_LENGTH = 30
 
-TC_PACKET_PAYLOAD_BYTES = 1448
-"""TCP payload per segment on a 1500-byte MTU with TCP timestamps (1500 − 20 IP − 32 TCP)."""
-TC_PACKET_OVERHEAD_BYTES = 66
-"""Bytes ``tbf`` counts beyond the payload per segment: TCP 32 + IPv4 20 + Ethernet 14."""
-
 MTU_BYTES = 1500
-BURST_MIN_BYTES = 2 * (MTU_BYTES + 14)
+TCP_HEADER_BYTES = 32
+"""20-byte TCP header + 12 bytes of the timestamp option (on by default on Linux)."""
+IPV4_HEADER_BYTES = 20
+ETHERNET_HEADER_BYTES = 14
+"""What ``tbf`` counts of a frame besides the IP packet (no preamble, no frame check)."""
+
+TC_PACKET_PAYLOAD_BYTES = MTU_BYTES - IPV4_HEADER_BYTES - TCP_HEADER_BYTES
+"""TCP payload per segment: 1448 bytes."""
+TC_PACKET_OVERHEAD_BYTES = TCP_HEADER_BYTES + IPV4_HEADER_BYTES + ETHERNET_HEADER_BYTES
+"""Bytes ``tbf`` counts beyond the payload per segment: 66."""
+
+BURST_MIN_BYTES = 2 * (MTU_BYTES + ETHERNET_HEADER_BYTES)
 """Smallest ``tbf`` bucket: two full frames (a smaller bucket cannot pass a frame at all)."""
 BURST_S = 0.001
 """The bucket also holds 1 ms at the shaped rate, so the kernel timer (hrtimer) resolution never

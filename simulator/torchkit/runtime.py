@@ -85,6 +85,7 @@ from simulator.torchkit.transport import (
     Message,
     PeerFailure,
 )
+from simulator.units import BYTES_PER_FP32
 
 DISTINCT_BATCHES = 4
 """Random input batches made once and cycled."""
@@ -230,7 +231,7 @@ def cut_shape(plan: RunPlan, edge: nn.Module) -> tuple[int, ...]:
 def check_profile(plan: RunPlan, edge: nn.Module, activation_bytes: float) -> None:
     """The profile must describe this model: same cut tensor size (else a wrong meta.json)."""
     shape = cut_shape(plan, edge)
-    cut_bytes = math.prod(shape[1:]) * torch.finfo(torch.float32).bits // 8
+    cut_bytes = math.prod(shape[1:]) * BYTES_PER_FP32
     if cut_bytes != activation_bytes:
         raise InputError(f"the profile's activation_bytes at split {plan.split} "
                          f"({activation_bytes:g}) do not match {plan.spec.model} at width "

@@ -78,6 +78,7 @@ def _run(args: argparse.Namespace) -> int:
         write_calibration,
     )
     from simulator.torchkit.measured import resolve_emulation
+    from simulator.units import GFLOP
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in validation.MATRIX]
@@ -123,11 +124,11 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{model}: calibrating (timed segments, both sides busy) ...", flush=True)
             calibration = calibrate(load_scenario(part.scenario))
             write_calibration(calibration, path)
-            print(f"{model}: edge {calibration.edge.fwd_flops_per_s / 1e9:.2f} / "
-                  f"{calibration.edge.bwd_flops_per_s / 1e9:.2f} GFLOP/s, cloud "
-                  f"{calibration.cloud.fwd_flops_per_s / 1e9:.2f} / "
-                  f"{calibration.cloud.bwd_flops_per_s / 1e9:.2f} GFLOP/s (fwd / bwd)",
-                  flush=True)
+            edge, cloud = calibration.edge, calibration.cloud
+            print(f"{model}: edge {edge.fwd_flops_per_s / GFLOP:.2f} / "
+                  f"{edge.bwd_flops_per_s / GFLOP:.2f} GFLOP/s, cloud "
+                  f"{cloud.fwd_flops_per_s / GFLOP:.2f} / {cloud.bwd_flops_per_s / GFLOP:.2f} "
+                  "GFLOP/s (fwd / bwd)", flush=True)
         calibrations[model] = calibration_overrides(path)
         segments_path = path.with_name(path.stem + "_segments.csv")
         if not segments_path.is_file() and reuse is not None:
