@@ -43,6 +43,8 @@ from typing import Any
 
 import pandas as pd
 
+from simulator.torchkit.profile_command import cpu_name
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 DEFAULT_WORK = REPO / "results" / "accuracy_runs"
@@ -177,7 +179,7 @@ def run_all(settings: Settings, work: Path, data: Path | None) -> None:
         "failures": failures,
         "last_session_wall_s": round(time.time() - started, 1),
         "last_session_end_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
     }
@@ -476,16 +478,6 @@ def _sensitivity_sections(target: Path) -> list[str]:
 
 def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

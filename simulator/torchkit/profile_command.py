@@ -238,7 +238,7 @@ def make_profile(
             "repeats": settings.repeats,
             "statistic": "median over repeats / batch size, seconds per sample",
             "threads": torch.get_num_threads(),
-            "cpu": _cpu_name(),
+            "cpu": cpu_name(),
             "load_average_1min_before": round(load_before[0], 2),
             "load_average_1min_after": round(os.getloadavg()[0], 2),
             "wall_s": round(time.perf_counter() - started, 1),
@@ -313,7 +313,8 @@ def _command(model: str, input_name: str, args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """This machine's CPU model name (recorded beside timings)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
